@@ -1,0 +1,277 @@
+"""What-if patches for the benchmark server, to measure a suggested change without editing src/.
+
+Applied by `bench.app.create_bench_app` when SMARTCUSTOMS_BENCH_EXPERIMENTS names them
+(`python -m bench.lodging --experiments a,b`). They exist to put a number on a suggestion in
+docs/benchmarks.md; the recorded figures are always taken without any of them. Each one is the
+smallest stand-in for the change it suggests, not a production-ready implementation.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from smartcustoms.runtime import Runtime
+
+
+def _runtime(app: FastAPI) -> Runtime:
+    rt: Runtime = app.state.runtime
+    return rt
+
+
+def sqlite_write_lock(app: FastAPI) -> None:
+    """SQLite: queue writers on an in-process lock before BEGIN IMMEDIATE.
+
+    Stand-in for: `Runtime.write` (or `kit.db.transaction`) taking a process-wide lock on SQLite,
+    so a waiting writer is woken the moment the previous one commits instead of sleeping in
+    SQLite's busy handler (1, 2, 5, ... 100 ms steps) and finding the lock taken again.
+    """
+    rt = _runtime(app)
+    if rt.engine.dialect.name != "sqlite":
+        return
+    lock = threading.Lock()
+    original = rt.write
+
+    @contextmanager
+    def write() -> Iterator[Session]:
+        with lock, original() as s:
+            yield s
+
+    rt.write = write  # type: ignore[method-assign]
+
+
+def pg_sequence(app: FastAPI) -> None:
+    """PostgreSQL: number declarations from a SEQUENCE instead of the row-locked counter.
+
+    Stand-in for: `declaration.repository.next_sequence` not holding a row lock on
+    `declaration_number_counter` from the start of the number until commit (every concurrent
+    lodging queues on that one row). A sequence never blocks; numbers may then have gaps.
+    """
+    from smartcustoms.declaration import repository
+
+    rt = _runtime(app)
+    if rt.engine.dialect.name != "postgresql":
+        return
+    original = repository.next_sequence
+    made: set[str] = set()
+    guard = threading.Lock()
+
+    def next_sequence(session: Session, *, office: str, year: int, flag: str) -> int:
+        name = f"bench_declaration_seq_{office}_{year}_{flag}"
+        if name not in made:
+            with guard, rt.engine.begin() as c:
+                c.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+                made.add(name)
+        if session.get_bind().dialect.name != "postgresql":
+            return original(session, office=office, year=year, flag=flag)
+        return int(session.execute(text(f"SELECT nextval('{name}')")).scalar_one())
+
+    repository.next_sequence = next_sequence
+
+
+def no_pre_ping(app: FastAPI) -> None:
+    """PostgreSQL: no `pool_pre_ping` (one `SELECT 1` round trip less per connection checkout).
+
+    Stand-in for: `kit.db.make_engine` using `pool_recycle`/error handling instead of a ping on
+    every checkout; a lodging checks out twice (principal, then the write), the bare insert once.
+    """
+    pool: Any = _runtime(app).engine.pool
+    pool._pre_ping = False
+
+
+def relay_flush_once(app: FastAPI) -> None:
+    """The outbox relay flushes once per batch, not once per notification.
+
+    Stand-in for: `notification.service.relay_once` calling `session.flush()` for each
+    notification only to learn its id, even when the enterprise has no webhook subscription.
+    """
+    from smartcustoms.notification import service
+    from smartcustoms.notification.models import Notification, WebhookDelivery, WebhookSubscription
+
+    original = service.relay_once
+
+    def relay_once(session: Session, *, bus: Any, now: datetime, batch: int = 200) -> int:
+        from smartcustoms.kit.outbox import OutboxMessage
+
+        pending = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id).limit(batch)
+        ).all()
+        if not pending:
+            return 0
+        subs: dict[str, list[WebhookSubscription]] = {}
+        for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))):
+            subs.setdefault(s.enterprise_uscc, []).append(s)
+        if subs:  # deliveries need the notification ids: keep the original path
+            return original(session, bus=bus, now=now, batch=batch)
+        for msg in pending:
+            msg.attempts += 1
+            bus.publish(f"smartcustoms.{msg.topic}", msg.payload, msg_id=f"outbox-{msg.id}")
+            for uscc in msg.payload.get("enterprises", []):
+                session.add(
+                    Notification(
+                        enterprise_uscc=uscc,
+                        outbox_id=msg.id,
+                        number=msg.payload.get("number", msg.key),
+                        event=msg.payload.get("event", msg.topic),
+                        status=msg.payload.get("status", ""),
+                        payload=msg.payload,
+                        at=msg.created_at,
+                    )
+                )
+            msg.published_at = now
+        session.flush()
+        _ = WebhookDelivery
+        return len(pending)
+
+    service.relay_once = relay_once
+
+
+def async_runtime_dep(app: FastAPI) -> None:
+    """The `runtime` dependency as `async def`: no threadpool hop just to read app.state.
+
+    Stand-in for: `web.deps.runtime` being a plain `def`, which FastAPI runs in the threadpool
+    (one extra thread hand-off per request on every route that takes `RuntimeDep`).
+    """
+    from smartcustoms.web import deps
+
+    async def runtime(request: Request) -> Runtime:
+        rt: Runtime = request.app.state.runtime
+        return rt
+
+    app.dependency_overrides[deps.runtime] = runtime
+
+
+def _threads(n: int) -> Callable[[FastAPI], None]:
+    def apply(app: FastAPI) -> None:
+        """Cap the threadpool that runs sync routes and dependencies (anyio's default is 40)."""
+        import anyio.to_thread
+
+        original = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a: Any) -> AsyncIterator[Any]:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = n
+            async with original(a) as state:
+                yield state
+
+        app.router.lifespan_context = lifespan
+
+    apply.__doc__ = f"Cap the threadpool at {n} threads (anyio's default is 40): fewer threads fighting for the GIL and for locks."
+    return apply
+
+
+def switch_interval_1ms(app: FastAPI) -> None:
+    """`sys.setswitchinterval(0.001)`: a thread back from a database round trip waits at most 1 ms for the GIL, not 5."""
+    sys.setswitchinterval(0.001)
+
+
+def asgi_metrics(app: FastAPI) -> None:
+    """The request metrics as a pure ASGI middleware instead of `@app.middleware("http")`.
+
+    Stand-in for: `web.app.create_app._metrics`, a BaseHTTPMiddleware, which runs every request
+    through an extra task and memory streams on the event loop. Same two metrics, same labels.
+    """
+    import time
+
+    from smartcustoms.web.app import LATENCY, REQUESTS
+
+    app.user_middleware = [m for m in app.user_middleware if getattr(m, "kwargs", {}).get("dispatch") is None]
+
+    class Metrics:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await self.inner(scope, receive, send)
+                return
+            start = time.perf_counter()
+            status = [500]
+
+            async def send_status(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    status[0] = message["status"]
+                await send(message)
+
+            try:
+                await self.inner(scope, receive, send_status)
+            finally:
+                path = getattr(scope.get("route"), "path", "unmatched")
+                LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)
+                REQUESTS.labels(scope["method"], path, str(status[0])).inc()
+
+    app.add_middleware(Metrics)
+
+
+def pg_pool_40(app: FastAPI) -> None:
+    """PostgreSQL: keep up to 40 idle connections instead of 20, so no connection is closed and reopened.
+
+    Stand-in for: `kit.db.make_engine` sizing the pool (pool_size=20, max_overflow=20) below the
+    threadpool's 40 threads; every connection beyond 20 is closed on check-in and a new backend
+    forked for the next request. A lodging checks out two connections (principal, then the write).
+    """
+    pool: Any = _runtime(app).engine.pool
+    if _runtime(app).engine.dialect.name == "postgresql":
+        pool._pool.maxsize = 40
+
+
+def principal_cache(app: FastAPI) -> None:
+    """Remember who a bearer token belongs to for 5 s instead of a read transaction with two queries per request.
+
+    Stand-in for: `web.deps.principal` opening its own read unit of work (a pool checkout, on
+    PostgreSQL a pre-ping) for `auth.service.authenticate_token` plus `principal_of`'s second query
+    (`party_service.get`). A real change would be one joined query, or a short cache keyed by the
+    token hash that revocation clears; the 5 s here stands for that.
+    """
+    import time
+
+    from smartcustoms.auth.service import Principal
+    from smartcustoms.web import deps
+
+    cache: dict[str, tuple[float, Principal]] = {}
+
+    def principal(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        hit = cache.get(header)
+        if hit is not None and time.monotonic() - hit[0] < 5.0:
+            return hit[1]
+        who = deps.principal(request)
+        if header:
+            cache[header] = (time.monotonic(), who)
+        return who
+
+    app.dependency_overrides[deps.principal] = principal
+
+
+EXPERIMENTS: dict[str, Callable[[FastAPI], None]] = {
+    "principal-cache": principal_cache,
+    "pg-pool-40": pg_pool_40,
+    "asgi-metrics": asgi_metrics,
+    "sqlite-write-lock": sqlite_write_lock,
+    "pg-sequence": pg_sequence,
+    "no-pre-ping": no_pre_ping,
+    "relay-flush-once": relay_flush_once,
+    "async-runtime-dep": async_runtime_dep,
+    "threads-4": _threads(4),
+    "threads-8": _threads(8),
+    "switch-1ms": switch_interval_1ms,
+}
+
+
+def apply(app: FastAPI, names: str) -> list[str]:
+    """Apply the named experiments to the app (and the modules it uses); returns what was applied."""
+    applied = []
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        if name not in EXPERIMENTS:
+            raise SystemExit(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+        EXPERIMENTS[name](app)
+        applied.append(name)
+    return applied

@@ -1,0 +1,1 @@
+"""The command line (Typer): assembly only; each command calls services."""

@@ -1,0 +1,65 @@
+"""What every command shares: the runtime, the console, rendering errors and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from smartcustoms.audit.service import Actor
+from smartcustoms.auth import service as auth_service
+from smartcustoms.auth.models import User
+from smartcustoms.auth.service import Principal
+from smartcustoms.config import ConfigurationError, get_settings
+from smartcustoms.errors import SmartCustomsError
+from smartcustoms.runtime import Runtime
+
+console = Console()
+err_console = Console(stderr=True)
+OPERATOR = Actor(id=None, name="cli-operator", role="admin")
+
+
+def make_runtime() -> Runtime:
+    """The runtime for a command, from the environment's settings."""
+    try:
+        return Runtime(get_settings())
+    except ConfigurationError as exc:
+        err_console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@contextmanager
+def handled(json_output: bool = False) -> Iterator[None]:
+    """Render expected errors with their codes and exit 2, as the API would answer them."""
+    try:
+        yield
+    except SmartCustomsError as exc:
+        if json_output:
+            print(json.dumps(exc.body(), indent=2), file=sys.stderr)
+        else:
+            err_console.print(f"[red]{exc.code}[/red]: {exc.detail}")
+            for p in exc.problems:
+                err_console.print(f"  [yellow]{p.code}[/yellow] {p.pointer or '/'}: {p.message}")
+        raise typer.Exit(2) from exc
+
+
+def emit_json(data: Any) -> None:
+    """Print JSON to standard output."""
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def principal_named(rt: Runtime, name: str) -> Principal:
+    """Act as a registered user (the operator running the CLI speaks for them)."""
+    from smartcustoms.errors import NotFound
+
+    with rt.read() as s:
+        user = s.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"No user named {name!r}.", code="user_not_found")
+        return auth_service.principal_of(s, user)

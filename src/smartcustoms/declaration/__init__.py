@@ -1,0 +1,1 @@
+"""The declaration aggregate: intake, validation, lifecycle, amendments, documents."""

@@ -1,0 +1,123 @@
+"""Every query of the declaration area."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from smartcustoms.declaration.models import (
+    Declaration,
+    DeclarationEvent,
+    DeclarationVersion,
+    Document,
+    NumberCounter,
+    RejectedSubmission,
+    Status,
+)
+
+
+def by_reference(session: Session, *, enterprise_id: int, client_reference: str) -> Declaration | None:
+    """The declaration an enterprise lodged under a client reference."""
+    return session.scalar(
+        select(Declaration).where(
+            Declaration.submitter_enterprise_id == enterprise_id,
+            Declaration.client_reference == client_reference,
+        )
+    )
+
+
+def by_number(session: Session, *, number: str) -> Declaration | None:
+    """The declaration with this number."""
+    return session.scalar(select(Declaration).where(Declaration.number == number))
+
+
+def next_sequence(session: Session, *, office: str, year: int, flag: str) -> int:
+    """Take the next sequence number for an office, year and direction (row-locked)."""
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NumberCounter)
+    session.execute(ins.values(office=office, year=year, flag=flag, last=0).on_conflict_do_nothing())
+    stmt = (
+        update(NumberCounter)
+        .where(NumberCounter.office == office, NumberCounter.year == year, NumberCounter.flag == flag)
+        .values(last=NumberCounter.last + 1)
+        .returning(NumberCounter.last)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def scoped(stmt: Select[Any], *, uscc: str | None, office: str | None) -> Select[Any]:
+    """Restrict a query to what an enterprise (by USCC) or an office may see."""
+    if uscc is not None:
+        stmt = stmt.where(or_(Declaration.declarant_uscc == uscc, Declaration.trader_uscc == uscc))
+    if office is not None:
+        stmt = stmt.where(Declaration.office == office)
+    return stmt
+
+
+def page(
+    session: Session,
+    *,
+    uscc: str | None,
+    office: str | None,
+    status: Status | None,
+    kind: str | None,
+    lodged_from: datetime | None,
+    lodged_to: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Declaration], int]:
+    """A page of declarations, newest first, and the total matching."""
+    stmt = scoped(select(Declaration), uscc=uscc, office=office)
+    if status is not None:
+        stmt = stmt.where(Declaration.status == status)
+    if kind is not None:
+        stmt = stmt.where(Declaration.kind == kind)
+    if lodged_from is not None:
+        stmt = stmt.where(Declaration.lodged_at >= lodged_from)
+    if lodged_to is not None:
+        stmt = stmt.where(Declaration.lodged_at < lodged_to)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Declaration.lodged_at.desc(), Declaration.id.desc()).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def events(session: Session, *, declaration_id: int) -> Sequence[DeclarationEvent]:
+    """A declaration's events, oldest first."""
+    return session.scalars(
+        select(DeclarationEvent).where(DeclarationEvent.declaration_id == declaration_id).order_by(DeclarationEvent.id)
+    ).all()
+
+
+def versions(session: Session, *, declaration_id: int) -> Sequence[DeclarationVersion]:
+    """A declaration's versions, oldest first."""
+    return session.scalars(
+        select(DeclarationVersion).where(DeclarationVersion.declaration_id == declaration_id).order_by(DeclarationVersion.version)
+    ).all()
+
+
+def version(session: Session, *, declaration_id: int, number: int) -> DeclarationVersion | None:
+    """One version of a declaration."""
+    return session.scalar(
+        select(DeclarationVersion).where(DeclarationVersion.declaration_id == declaration_id, DeclarationVersion.version == number)
+    )
+
+
+def documents(session: Session, *, declaration_id: int) -> Sequence[Document]:
+    """A declaration's documents, in upload order."""
+    return session.scalars(select(Document).where(Document.declaration_id == declaration_id).order_by(Document.id)).all()
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many declarations are in each status."""
+    return {str(s): n for s, n in session.execute(select(Declaration.status, func.count()).group_by(Declaration.status))}
+
+
+def rejected_codes(session: Session, *, since: datetime) -> Sequence[list[Any]]:
+    """The rule codes of each submission refused since a time."""
+    return session.scalars(select(RejectedSubmission.codes).where(RejectedSubmission.at >= since)).all()

@@ -1,0 +1,389 @@
+"""Declaration use cases: lodge, amend, withdraw, move through the lifecycle, follow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from smartcustoms.audit.service import Actor, record
+from smartcustoms.auth.models import Role
+from smartcustoms.auth.service import Principal
+from smartcustoms.declaration import domain, repository
+from smartcustoms.declaration.models import (
+    Declaration,
+    DeclarationEvent,
+    DeclarationVersion,
+    RejectedSubmission,
+    Status,
+)
+from smartcustoms.declaration.schemas import DeclarationCreate
+from smartcustoms.declaration.validation import totals, validate
+from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from smartcustoms.kit.outbox import enqueue
+from smartcustoms.reference.service import catalog
+
+STATUS_TOPIC = "declaration.status"
+ALL_SEEING = frozenset({Role.analyst, Role.supervisor, Role.admin})
+OFFICE_BOUND = frozenset({Role.officer, Role.inspector})
+# Statuses an official may set by hand; the others are reached through the clearance steps.
+OFFICER_DECISIONS = frozenset({Status.rejected, Status.held})
+
+
+class IllegalTransition(Conflict):
+    """The lifecycle does not allow this step from the declaration's current status."""
+
+    default_code = "illegal_transition"
+
+
+class ClientReferenceReused(Conflict):
+    """The client reference was already used for a declaration with different content."""
+
+    default_code = "client_reference_reused"
+
+
+def scope(principal: Principal) -> tuple[str | None, str | None]:
+    """(USCC, office) limiting what the principal may see; 403 for roles that see none."""
+    if principal.role is Role.enterprise:
+        return principal.enterprise_uscc or "-", None
+    if principal.role in ALL_SEEING:
+        return None, None
+    if principal.role in OFFICE_BOUND:
+        return None, principal.office
+    raise Forbidden(f"The {principal.role.value} role has no access to declarations.")
+
+
+def visible(principal: Principal, decl: Declaration) -> bool:
+    """Whether the principal may see the declaration."""
+    uscc, office = scope(principal)
+    if uscc is not None and uscc not in (decl.declarant_uscc, decl.trader_uscc):
+        return False
+    return office is None or decl.office == office
+
+
+def get_visible(session: Session, *, number: str, principal: Principal) -> Declaration:
+    """The declaration if the principal may see it; 404 otherwise, exactly as if it did not exist."""
+    decl = repository.by_number(session, number=number)
+    if decl is None or not visible(principal, decl):
+        raise NotFound(f"No declaration {number}.")
+    return decl
+
+
+def _interested(decl: Declaration) -> list[str]:
+    return sorted({decl.declarant_uscc, decl.trader_uscc})
+
+
+def record_event(
+    session: Session,
+    decl: Declaration,
+    *,
+    event: str,
+    from_status: Status | None,
+    actor: Actor,
+    now: datetime,
+    reason: str | None,
+    audit_before: dict[str, Any] | None = None,
+    audit_after: dict[str, Any] | None = None,
+) -> None:
+    """Record an event on the declaration, in the journal and in the outbox, in one go."""
+    session.add(
+        DeclarationEvent(
+            declaration_id=decl.id,
+            event=event,
+            from_status=from_status.value if from_status else None,
+            to_status=decl.status.value,
+            version=decl.version,
+            actor_name=actor.name,
+            actor_role=actor.role,
+            reason=reason,
+            at=now,
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        action=event,
+        subject_type="declaration",
+        subject_id=decl.number,
+        now=now,
+        before=audit_before if audit_before is not None else ({"status": from_status.value} if from_status else None),
+        after=audit_after if audit_after is not None else {"status": decl.status.value, "version": decl.version},
+        reason=reason,
+    )
+    enqueue(
+        session,
+        topic=STATUS_TOPIC,
+        key=decl.number,
+        now=now,
+        payload={
+            "number": decl.number,
+            "client_reference": decl.client_reference,
+            "event": event,
+            "status": decl.status.value,
+            "from_status": from_status.value if from_status else None,
+            "version": decl.version,
+            "reason": reason,
+            "at": now.isoformat(),
+            "enterprises": _interested(decl),
+        },
+    )
+
+
+def transition(session: Session, *, decl: Declaration, to: Status, actor: Actor, now: datetime, reason: str | None = None) -> Declaration:
+    """Move a declaration to another status, if the lifecycle allows; 409 and no change otherwise."""
+    current = decl.status
+    if not domain.can_transition(current, to):
+        raise IllegalTransition(f"Declaration {decl.number} is {current.value}; it cannot become {to.value}.")
+    decl.status = to
+    decl.updated_at = now
+    record_event(session, decl, event=domain.event_name(to), from_status=current, actor=actor, now=now, reason=reason)
+    return decl
+
+
+def _submitter_problem(principal: Principal, decl: DeclarationCreate) -> Problem | None:
+    trader = decl.importer or decl.exporter
+    parties = {decl.declarant.uscc, trader.uscc if trader else None}
+    if principal.enterprise_uscc not in parties:
+        return Problem(
+            "DEC-PTY-003",
+            "/declarant/uscc",
+            "Your enterprise must be the declarant or the importer/exporter of the declarations it lodges.",
+        )
+    return None
+
+
+def _check(session: Session, raw: Any, *, principal: Principal, now: datetime) -> DeclarationCreate:
+    parsed, problems = validate(raw, catalog=catalog(session), today=now.date())
+    if parsed is not None:
+        problem = _submitter_problem(principal, parsed)
+        if problem:
+            problems.append(problem)
+    if parsed is None or problems:
+        raise ValidationFailed(f"The declaration has {len(problems)} problem(s); nothing was stored.", problems)
+    return parsed
+
+
+def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) -> tuple[dict[str, Any], bool]:
+    """Lodge a declaration; returns (receipt, replayed). Same reference and content replays the receipt."""
+    if principal.role is not Role.enterprise or principal.enterprise_id is None:
+        raise Forbidden("Only enterprise users lodge declarations.")
+    ref = raw.get("client_reference") if isinstance(raw, dict) else None
+    if isinstance(ref, str):
+        existing = repository.by_reference(session, enterprise_id=principal.enterprise_id, client_reference=ref)
+        if existing is not None:
+            if existing.submitted_sha256 == domain.content_sha256(raw):
+                return existing.receipt, True
+            raise ClientReferenceReused(
+                f"Client reference {ref} was already used for declaration {existing.number} with different content; use a new reference.",
+                [Problem("DEC-IDM-001", "/client_reference", "This client reference was already used for a different declaration.")],
+            )
+    decl_in = _check(session, raw, principal=principal, now=now)
+    payload = decl_in.model_dump(mode="json", exclude_none=True)
+    sha = domain.content_sha256(payload)
+    total, count = totals(decl_in)
+    trader = decl_in.importer or decl_in.exporter
+    assert trader is not None  # validation requires it
+    seq = repository.next_sequence(session, office=decl_in.office, year=now.year, flag="1" if decl_in.kind == "import" else "0")
+    number = domain.declaration_number(decl_in.office, now.year, decl_in.kind, seq)
+    arrival = decl_in.transport.arrival_on
+    advance = arrival is not None and arrival > now.date()
+    receipt = {
+        "number": number,
+        "status": Status.accepted.value,
+        "client_reference": decl_in.client_reference,
+        "lodged_at": now.isoformat(),
+        "version": 1,
+        "advance": advance,
+        "links": {"self": f"/api/v1/declarations/{number}", "documents": f"/api/v1/declarations/{number}/documents"},
+    }
+    decl = Declaration(
+        number=number,
+        kind=decl_in.kind,
+        procedure=decl_in.procedure,
+        status=Status.lodged,
+        client_reference=decl_in.client_reference,
+        submitter_enterprise_id=principal.enterprise_id,
+        declarant_uscc=decl_in.declarant.uscc,
+        trader_uscc=trader.uscc,
+        office=decl_in.office,
+        port=decl_in.port_of_entry or decl_in.port_of_exit or "",
+        currency=decl_in.currency,
+        total_value=total,
+        item_count=count,
+        arrival_on=arrival,
+        advance=advance,
+        version=1,
+        content_sha256=sha,
+        # Idempotency compares what the trader sent, so this hash is of the submitted JSON.
+        submitted_sha256=domain.content_sha256(raw),
+        payload=payload,
+        receipt=receipt,
+        lodged_at=now,
+        updated_at=now,
+    )
+    session.add(decl)
+    session.flush()
+    session.add(
+        DeclarationVersion(
+            declaration_id=decl.id, version=1, payload=payload, content_sha256=sha, reason=None, actor_name=principal.name, created_at=now
+        )
+    )
+    actor = principal.actor()
+    record_event(
+        session,
+        decl,
+        event="declaration.lodged",
+        from_status=None,
+        actor=actor,
+        now=now,
+        reason=None,
+        audit_after={"status": "lodged", "version": 1, "content_sha256": sha, "advance": advance},
+    )
+    transition(
+        session,
+        decl=decl,
+        to=Status.accepted,
+        actor=Actor.system("intake"),
+        now=now,
+        reason="All intake checks passed." + (" Advance declaration: goods not yet arrived." if advance else ""),
+    )
+    return receipt, False
+
+
+def record_rejection(session: Session, *, raw: Any, principal: Principal | None, problems: Sequence[Problem], now: datetime) -> None:
+    """Keep a refused submission for statistics only: who, when, which rule codes."""
+    ref = raw.get("client_reference") if isinstance(raw, dict) else None
+    session.add(
+        RejectedSubmission(
+            enterprise_id=principal.enterprise_id if principal else None,
+            client_reference=ref[:64] if isinstance(ref, str) else None,
+            codes=sorted({p.code for p in problems}),
+            problem_count=len(problems),
+            at=now,
+        )
+    )
+
+
+def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, principal: Principal, now: datetime) -> Declaration:
+    """Amend a declaration with a merge patch and a reason; the new content is validated in full."""
+    if principal.role is not Role.enterprise:
+        raise Forbidden("Only the declaring enterprise amends a declaration.")
+    decl = get_visible(session, number=number, principal=principal)
+    if decl.status not in domain.AMENDABLE:
+        raise IllegalTransition(f"Declaration {number} is {decl.status.value}; it can no longer be amended.", code="not_amendable")
+    problems = []
+    for fixed in ("client_reference", "kind"):
+        if fixed in patch:
+            problems.append(
+                Problem(
+                    f"DEC-AMD-00{1 if fixed == 'client_reference' else 2}",
+                    f"/patch/{fixed}",
+                    f"The {fixed.replace('_', ' ')} of a lodged declaration cannot change.",
+                )
+            )
+    if problems:
+        raise ValidationFailed("The amendment cannot be made.", problems)
+    new_raw = domain.merge_patch(decl.payload, patch)
+    decl_in = _check(session, new_raw, principal=principal, now=now)
+    payload = decl_in.model_dump(mode="json", exclude_none=True)
+    sha = domain.content_sha256(payload)
+    if sha == domain.content_sha256(decl.payload):
+        raise ValidationFailed(
+            "The amendment changes nothing.", [Problem("DEC-AMD-003", "/patch", "The amendment changes nothing in the declaration.")]
+        )
+    before = {"version": decl.version, "content_sha256": decl.content_sha256}
+    changed = sorted(k for k in set(payload) | set(decl.payload) if payload.get(k) != decl.payload.get(k))
+    total, count = totals(decl_in)
+    trader = decl_in.importer or decl_in.exporter
+    assert trader is not None
+    decl.version += 1
+    decl.payload = payload
+    decl.content_sha256 = sha
+    decl.declarant_uscc, decl.trader_uscc = decl_in.declarant.uscc, trader.uscc
+    decl.office, decl.procedure = decl_in.office, decl_in.procedure
+    decl.port = decl_in.port_of_entry or decl_in.port_of_exit or ""
+    decl.currency, decl.total_value, decl.item_count = decl_in.currency, total, count
+    decl.arrival_on = decl_in.transport.arrival_on
+    decl.advance = decl.arrival_on is not None and decl.arrival_on > now.date()
+    decl.updated_at = now
+    session.add(
+        DeclarationVersion(
+            declaration_id=decl.id,
+            version=decl.version,
+            payload=payload,
+            content_sha256=sha,
+            reason=reason,
+            actor_name=principal.name,
+            created_at=now,
+        )
+    )
+    record_event(
+        session,
+        decl,
+        event="declaration.amended",
+        from_status=decl.status,
+        actor=principal.actor(),
+        now=now,
+        reason=reason,
+        audit_before=before,
+        audit_after={"version": decl.version, "content_sha256": sha, "changed": changed},
+    )
+    return decl
+
+
+def withdraw(session: Session, *, number: str, reason: str, principal: Principal, now: datetime) -> Declaration:
+    """Withdraw a declaration before release, with a reason."""
+    if principal.role is not Role.enterprise:
+        raise Forbidden("Only the declaring enterprise withdraws a declaration.")
+    decl = get_visible(session, number=number, principal=principal)
+    return transition(session, decl=decl, to=Status.withdrawn, actor=principal.actor(), now=now, reason=reason)
+
+
+def versions(session: Session, *, number: str, principal: Principal) -> Sequence[DeclarationVersion]:
+    """Every version of a declaration the principal may see."""
+    decl = get_visible(session, number=number, principal=principal)
+    return repository.versions(session, declaration_id=decl.id)
+
+
+def version(session: Session, *, number: str, version: int, principal: Principal) -> DeclarationVersion:
+    """One version of a declaration the principal may see."""
+    decl = get_visible(session, number=number, principal=principal)
+    found = repository.version(session, declaration_id=decl.id, number=version)
+    if found is None:
+        raise NotFound(f"Declaration {number} has no version {version}.")
+    return found
+
+
+def decide(session: Session, *, number: str, to: Status, reason: str, principal: Principal, now: datetime) -> Declaration:
+    """An official moves a declaration in its lifecycle (reject, hold, ...), with a reason."""
+    if principal.role not in (Role.officer, Role.supervisor, Role.admin):
+        raise Forbidden("Only officers, supervisors and admins take decisions on declarations.")
+    if to not in OFFICER_DECISIONS:
+        raise ValidationFailed(
+            "That decision is not taken by hand.",
+            [
+                Problem(
+                    "DEC-DCS-001",
+                    "/to",
+                    f"Officers may decide {', '.join(sorted(s.value for s in OFFICER_DECISIONS))}; "
+                    f"{to.value} is reached through the clearance steps.",
+                )
+            ],
+        )
+    decl = get_visible(session, number=number, principal=principal)
+    return transition(session, decl=decl, to=to, actor=principal.actor(), now=now, reason=reason)
+
+
+def rejection_summary(session: Session, *, principal: Principal, since: datetime) -> dict[str, Any]:
+    """How many submissions were refused since a time, and how often each rule fired (officials)."""
+    if principal.role not in ALL_SEEING:
+        raise Forbidden("Rejection statistics are open to analysts, supervisors and admins.")
+    by_code: dict[str, int] = {}
+    total = 0
+    for codes in repository.rejected_codes(session, since=since):
+        total += 1
+        for code in codes:
+            by_code[code] = by_code.get(code, 0) + 1
+    return {"since": since.isoformat(), "total": total, "by_code": dict(sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])))}

@@ -1,0 +1,1 @@
+"""Shared foundations: database base and session, value types, clock."""

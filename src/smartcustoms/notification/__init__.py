@@ -1,0 +1,1 @@
+"""Status notifications for enterprises: the feed, webhooks, and the outbox relay that feeds both."""

@@ -1,0 +1,1 @@
+"""Enterprises (importers, exporters, brokers, carriers) and their credit."""

@@ -1,0 +1,1 @@
+"""Reference data: HS nomenclature, countries, currencies, units, Incoterms, offices, ports, rates."""

@@ -1,0 +1,1 @@
+"""Risk management: parameter library, knowledge base, model library, selectivity, simulator."""

@@ -1,0 +1,1 @@
+"""Labelled history: imported from CSV with a mapping, or learned from outcomes; the model library trains on it."""

@@ -1,0 +1,1 @@
+"""The knowledge base: reference prices, restricted goods, watch-listed parties, enterprise profiles."""

@@ -1,0 +1,1 @@
+"""The model library: LightGBM fraud models, evaluation, registry, shadow scoring, smart identification."""

@@ -1,0 +1,1 @@
+"""Selectivity: combining hits, scores and randomness into a lane, within each office's capacity."""

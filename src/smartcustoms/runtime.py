@@ -1,0 +1,99 @@
+"""The running system's parts, assembled once from the settings: databases, storage, bus, workers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.orm import Session
+
+from smartcustoms.adapters.bus import Bus, make_bus
+from smartcustoms.adapters.storage import DirectoryStore, FileStore
+from smartcustoms.adapters.webhook import HttpSender, WebhookSender
+from smartcustoms.config import Settings
+from smartcustoms.kit.clock import utcnow
+from smartcustoms.kit.db import make_engine, make_sessionmaker, transaction
+from smartcustoms.notification import service as notification_service
+
+log = structlog.get_logger("smartcustoms")
+
+
+class Runtime:
+    """Engines, session factories and adapters for one process."""
+
+    def __init__(
+        self, settings: Settings, *, bus: Bus | None = None, sender: WebhookSender | None = None, store: FileStore | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.read_engine = make_engine(settings.database_url, readonly=True) if settings.database_url.startswith("sqlite") else self.engine
+        self._writer = make_sessionmaker(self.engine)
+        self._reader = make_sessionmaker(self.read_engine)
+        self.store: FileStore = store or DirectoryStore(settings.storage_dir)
+        self._bus = bus
+        self.sender: WebhookSender = sender or HttpSender(settings.webhook_timeout_seconds)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pump_lock = threading.Lock()
+
+    @property
+    def bus(self) -> Bus:
+        """The bus, connected on first use."""
+        if self._bus is None:
+            self._bus = make_bus(self.settings.bus_url)
+        return self._bus
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A writing unit of work: commits on success."""
+        with transaction(self._writer) as s:
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work."""
+        with transaction(self._reader) as s:
+            yield s
+
+    def pump(self, now: datetime | None = None) -> tuple[int, int]:
+        """Relay pending outbox messages, then try due webhook deliveries; returns both counts."""
+        with self._pump_lock:
+            now = now or utcnow()
+            with self.write() as s:
+                relayed = notification_service.relay_once(s, bus=self.bus, now=now)
+            with self.write() as s:
+                delivered = notification_service.deliver_due(
+                    s, sender=self.sender, now=now, give_up_after=timedelta(seconds=self.settings.webhook_give_up_after_seconds)
+                )
+            return relayed, delivered
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                relayed, delivered = self.pump()
+                if relayed or delivered:
+                    continue
+            except Exception:  # the relay must keep going; the failed batch stays pending
+                log.exception("relay.failed")
+            self._stop.wait(self.settings.relay_interval_seconds)
+
+    def start(self) -> None:
+        """Start the background relay and webhook worker."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the worker and release connections."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._bus is not None:
+            self._bus.close()
+        self.engine.dispose()
+        self.read_engine.dispose()

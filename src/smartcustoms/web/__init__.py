@@ -1,0 +1,1 @@
+"""The HTTP face of the platform: the JSON API, OpenAPI, and the web pages."""

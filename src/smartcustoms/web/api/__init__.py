@@ -1,0 +1,1 @@
+"""JSON API routers (thin: parse, call one service, answer)."""

@@ -1,0 +1,39 @@
+"""Request dependencies: the runtime, and who is asking."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from smartcustoms.auth import service as auth_service
+from smartcustoms.auth.service import Principal
+from smartcustoms.errors import Unauthorized
+from smartcustoms.runtime import Runtime
+
+SESSION_COOKIE = "sc_session"
+DB_INT_MAX = 2**31 - 1  # the largest INTEGER (offsets, versions, small ids) PostgreSQL holds
+DB_BIGINT_MAX = 2**63 - 1  # the largest BIGINT id or cursor both databases hold
+
+
+def runtime(request: Request) -> Runtime:
+    """The process runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def principal(request: Request) -> Principal:
+    """The caller, from a bearer token or the web-session cookie; 401 otherwise."""
+    rt = runtime(request)
+    header = request.headers.get("authorization", "")
+    with rt.read() as s:
+        if header.lower().startswith("bearer "):
+            return auth_service.authenticate_token(s, token=header[7:].strip())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return auth_service.authenticate_cookie(s, cookie=cookie, secret=rt.settings.secret_key)
+    raise Unauthorized("Send 'Authorization: Bearer <token>' (smartcustoms user add prints one).")
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+PrincipalDep = Annotated[Principal, Depends(principal)]
