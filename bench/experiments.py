@@ -4,19 +4,22 @@ Applied by `bench.app.create_bench_app` when SMARTCUSTOMS_BENCH_EXPERIMENTS name
 (`python -m bench.lodging --experiments a,b`). They exist to put a number on a suggestion in
 docs/benchmarks.md; the recorded figures are always taken without any of them. Each one is the
 smallest stand-in for the change it suggests, not a production-ready implementation.
+
+Each targets a cost seen in the lodging benchmark: the SQLite busy handler's unfair queue (tail
+latency), the row-locked declaration counter on PostgreSQL (lodgings queue on one row), the pool
+closing and reopening PostgreSQL connections beyond 20 (churn, bare baseline included), the
+per-request authentication, and the BaseHTTPMiddleware under both endpoints.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from smartcustoms.runtime import Runtime
@@ -77,102 +80,6 @@ def pg_sequence(app: FastAPI) -> None:
     repository.next_sequence = next_sequence
 
 
-def no_pre_ping(app: FastAPI) -> None:
-    """PostgreSQL: no `pool_pre_ping` (one `SELECT 1` round trip less per connection checkout).
-
-    Stand-in for: `kit.db.make_engine` using `pool_recycle`/error handling instead of a ping on
-    every checkout; a lodging checks out twice (principal, then the write), the bare insert once.
-    """
-    pool: Any = _runtime(app).engine.pool
-    pool._pre_ping = False
-
-
-def relay_flush_once(app: FastAPI) -> None:
-    """The outbox relay flushes once per batch, not once per notification.
-
-    Stand-in for: `notification.service.relay_once` calling `session.flush()` for each
-    notification only to learn its id, even when the enterprise has no webhook subscription.
-    """
-    from smartcustoms.notification import service
-    from smartcustoms.notification.models import Notification, WebhookDelivery, WebhookSubscription
-
-    original = service.relay_once
-
-    def relay_once(session: Session, *, bus: Any, now: datetime, batch: int = 200) -> int:
-        from smartcustoms.kit.outbox import OutboxMessage
-
-        pending = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id).limit(batch)
-        ).all()
-        if not pending:
-            return 0
-        subs: dict[str, list[WebhookSubscription]] = {}
-        for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))):
-            subs.setdefault(s.enterprise_uscc, []).append(s)
-        if subs:  # deliveries need the notification ids: keep the original path
-            return original(session, bus=bus, now=now, batch=batch)
-        for msg in pending:
-            msg.attempts += 1
-            bus.publish(f"smartcustoms.{msg.topic}", msg.payload, msg_id=f"outbox-{msg.id}")
-            for uscc in msg.payload.get("enterprises", []):
-                session.add(
-                    Notification(
-                        enterprise_uscc=uscc,
-                        outbox_id=msg.id,
-                        number=msg.payload.get("number", msg.key),
-                        event=msg.payload.get("event", msg.topic),
-                        status=msg.payload.get("status", ""),
-                        payload=msg.payload,
-                        at=msg.created_at,
-                    )
-                )
-            msg.published_at = now
-        session.flush()
-        _ = WebhookDelivery
-        return len(pending)
-
-    service.relay_once = relay_once
-
-
-def async_runtime_dep(app: FastAPI) -> None:
-    """The `runtime` dependency as `async def`: no threadpool hop just to read app.state.
-
-    Stand-in for: `web.deps.runtime` being a plain `def`, which FastAPI runs in the threadpool
-    (one extra thread hand-off per request on every route that takes `RuntimeDep`).
-    """
-    from smartcustoms.web import deps
-
-    async def runtime(request: Request) -> Runtime:
-        rt: Runtime = request.app.state.runtime
-        return rt
-
-    app.dependency_overrides[deps.runtime] = runtime
-
-
-def _threads(n: int) -> Callable[[FastAPI], None]:
-    def apply(app: FastAPI) -> None:
-        """Cap the threadpool that runs sync routes and dependencies (anyio's default is 40)."""
-        import anyio.to_thread
-
-        original = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(a: Any) -> AsyncIterator[Any]:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = n
-            async with original(a) as state:
-                yield state
-
-        app.router.lifespan_context = lifespan
-
-    apply.__doc__ = f"Cap the threadpool at {n} threads (anyio's default is 40): fewer threads fighting for the GIL and for locks."
-    return apply
-
-
-def switch_interval_1ms(app: FastAPI) -> None:
-    """`sys.setswitchinterval(0.001)`: a thread back from a database round trip waits at most 1 ms for the GIL, not 5."""
-    sys.setswitchinterval(0.001)
-
-
 def asgi_metrics(app: FastAPI) -> None:
     """The request metrics as a pure ASGI middleware instead of `@app.middleware("http")`.
 
@@ -224,12 +131,12 @@ def pg_pool_40(app: FastAPI) -> None:
 
 
 def principal_cache(app: FastAPI) -> None:
-    """Remember who a bearer token belongs to for 5 s instead of a read transaction with two queries per request.
+    """Remember who a bearer token belongs to for 5 s instead of a read transaction per request.
 
     Stand-in for: `web.deps.principal` opening its own read unit of work (a pool checkout, on
-    PostgreSQL a pre-ping) for `auth.service.authenticate_token` plus `principal_of`'s second query
-    (`party_service.get`). A real change would be one joined query, or a short cache keyed by the
-    token hash that revocation clears; the 5 s here stands for that.
+    PostgreSQL a pre-ping, and `auth.service.authenticate_token`'s query joining user, token and
+    enterprise) on every request. A real change would be a short cache keyed by the token hash
+    that revocation clears; the 5 s here stands for that.
     """
     import time
 
@@ -257,12 +164,6 @@ EXPERIMENTS: dict[str, Callable[[FastAPI], None]] = {
     "asgi-metrics": asgi_metrics,
     "sqlite-write-lock": sqlite_write_lock,
     "pg-sequence": pg_sequence,
-    "no-pre-ping": no_pre_ping,
-    "relay-flush-once": relay_flush_once,
-    "async-runtime-dep": async_runtime_dep,
-    "threads-4": _threads(4),
-    "threads-8": _threads(8),
-    "switch-1ms": switch_interval_1ms,
 }
 
 

@@ -16,6 +16,17 @@ left at the end of each lodging phase and the time it took to drain are reported
 
 Everything is bounded: each phase stops at its deadline (requests time out after 30 s), waits are
 capped, only 127.0.0.1 is contacted, and the server is stopped at the end.
+
+The clients are a closed loop (each sends its next request when the last one is answered), so at
+saturation the mean latency is clients / throughput (Little's law): with 32 clients, a p99 under
+100 ms needs well over 320 requests/s. Run with `--clients 1` (or 4) to see the latency of a
+request that does not queue behind others.
+
+The load generator shares the machine with the server: the table shows the cores each used, and
+"other cores" is what every other process on the machine used meanwhile (a noisy neighbour
+makes the figures, and the ratio, unreliable). Where the time goes: `--profile DIR` (see
+bench/profiling.py); what a suggested change would be worth: `--experiments` (bench/experiments.py).
+Neither is ever used for the recorded figures.
 """
 
 from __future__ import annotations
@@ -25,20 +36,15 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import re
 import secrets
-import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +57,13 @@ from sqlalchemy.pool import NullPool
 
 from bench import profiling as profiling_mod
 from bench.app import BARE_PATH, ensure_bench_table
+from bench.common import DEFAULT_PG_URL, loadavg, machine, percentile, temporary_database
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT.parent / "shared" / "examples" / "declaration-import.json"
 LODGE_PATH = "/api/v1/declarations"
 DECLARANT = "91310000MA1FL8XX29"
 IMPORTER = "91120116MA05JB6G5T"
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_RATIO = 0.3
 TARGET_P99_MS = 100.0
 REQUEST_TIMEOUT_S = 30.0
@@ -93,14 +99,6 @@ class Phase:
     @property
     def throughput(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (0 < q <= 100)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), int(-(-q * len(sorted_values) // 100))))
-    return sorted_values[rank - 1]
 
 
 def summarize(phases: list[Phase]) -> dict[str, Any]:
@@ -142,37 +140,7 @@ def summarize(phases: list[Phase]) -> dict[str, Any]:
     }
 
 
-# --- machine ------------------------------------------------------------------------------------
-
-
-def machine(pg_url: str | None) -> dict[str, Any]:
-    """What the figures were measured on."""
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_gib = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
-        mem_gib = round(kb / 1024 / 1024, 1)
-    info: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "memory_gib": mem_gib,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "postgresql": None,
-    }
-    if pg_url:
-        with contextlib.suppress(Exception):
-            eng = create_engine(pg_url, poolclass=NullPool)
-            with eng.connect() as c:
-                info["postgresql"] = c.execute(text("SHOW server_version")).scalar_one()
-            eng.dispose()
-    return info
+# --- CPU accounting ------------------------------------------------------------------------------
 
 
 def _proc_cpu_s(pid: int) -> float:
@@ -262,27 +230,8 @@ def _prepare(url: str, workdir: Path) -> str:
 @contextlib.contextmanager
 def fresh_database(db: str, pg_url: str) -> Iterator[Prepared]:
     """A fresh, prepared database; removed (file) or dropped (schema) afterwards."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"smartcustoms-bench-{db}-"))
-    admin = None
-    pg_schema = f"bench_lodging_{os.getpid()}"
-    try:
-        if db == "sqlite":
-            url = f"sqlite:///{workdir / 'bench.db'}"
-        else:
-            admin = create_engine(pg_url, poolclass=NullPool)
-            with admin.begin() as c:
-                c.execute(text(f'DROP SCHEMA IF EXISTS "{pg_schema}" CASCADE'))
-                c.execute(text(f'CREATE SCHEMA "{pg_schema}"'))
-            sep = "&" if "?" in pg_url else "?"
-            url = f"{pg_url}{sep}options=-csearch_path%3D{pg_schema}"
-        token = _prepare(url, workdir)
-        yield Prepared(db=db, url=url, token=token, workdir=workdir)
-    finally:
-        if admin is not None:
-            with admin.begin() as c:
-                c.execute(text(f'DROP SCHEMA IF EXISTS "{pg_schema}" CASCADE'))
-            admin.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with temporary_database(db, pg_url, name="lodging") as (url, workdir):
+        yield Prepared(db=db, url=url, token=_prepare(url, workdir), workdir=workdir)
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -381,9 +330,7 @@ def _body_maker(kind: str, run_id: str) -> Callable[[int], bytes]:
 class Load:
     """Drives one server with `clients` concurrent keep-alive connections."""
 
-    def __init__(
-        self, server: Server, prepared: Prepared, *, clients: int, console: Console, profile_dir: Path | None = None
-    ) -> None:
+    def __init__(self, server: Server, prepared: Prepared, *, clients: int, console: Console, profile_dir: Path | None = None) -> None:
         self.server = server
         self.profile_dir = profile_dir
         self.profiles: list[dict[str, Any]] = []
@@ -539,9 +486,10 @@ def _run_loop(coro: Any) -> Any:
 
 
 def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, Any]:
-    with fresh_database(db, args.pg_url) as prepared, serve(
-        prepared, experiments=args.experiments, profile_clock=args.profile_clock if args.profile else ""
-    ) as server:
+    with (
+        fresh_database(db, args.pg_url) as prepared,
+        serve(prepared, experiments=args.experiments, profile_clock=args.profile_clock if args.profile else "") as server,
+    ):
         load = Load(server, prepared, clients=args.clients, console=console, profile_dir=args.profile)
         try:
             phases = _run_loop(load.run(rounds=args.rounds, seconds=args.seconds, warmup=args.warmup))
@@ -560,6 +508,7 @@ def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, 
     ]
     return {
         "db": db,
+        "loadavg_end": loadavg(),
         "bare": bare,
         "lodge": lodge,
         "ratio": round(ratio, 3),
@@ -629,7 +578,10 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any], console: Console
     m = meta["machine"]
     console.print(
         f"[dim]{m['date']} · {m['nproc']} CPU ({m['cpu']}) · {m['memory_gib']} GiB · Python {m['python']} · "
-        f"SQLite {m['sqlite']} · PostgreSQL {m['postgresql']} · load generator and server share this machine[/]"
+        f"SQLite {m['sqlite']} · PostgreSQL {m['postgresql']} · load generator and server share this machine · "
+        f"load average at the start {m['loadavg_start']}, at the end of "
+        + ", ".join(f"{r['db']} {r['loadavg_end']}" for r in results)
+        + "[/]"
     )
 
 

@@ -202,6 +202,7 @@ def summarize(path: Path, *, top: int = 25) -> str:
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     total = sum(tt for _, _, tt, _, _ in raw.values()) or 1.0
     out = [f"{path.name}: {total:.2f} s profiled in all threads"]
+
     def milestone(file: str, name: str) -> tuple[int, float]:
         found = [(v[1], v[3]) for f, v in raw.items() if f[2] == name and f[0].endswith(file)]
         return max(found, key=lambda x: x[1], default=(0, 0.0))

@@ -13,17 +13,23 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
 
 from smartcustoms.declaration import service as declaration_service
+from smartcustoms.risk.history import service as history
+from smartcustoms.risk.model import service as models
+from smartcustoms.risk.parameter import service as rules
+from smartcustoms.risk.parameter.schemas import RuleCreate
+from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.risk.simulator import Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.app import create_app
-from tests.conftest import NOW, World, example
+from tests.conftest import BROKER, NOW, OPERATOR, ROOT, World, example
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -45,6 +51,15 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct-horse-battery"
 WITHDRAWAL_REASON = "Goods sold in transit; the new owner will declare them."
+START = date(2026, 1, 1)
+RED_RULE: dict[str, Any] = {
+    "code": "PRM-ORG-021",
+    "name": "Lithium batteries declared as of Cambodian origin",
+    "reason": "Lithium-ion batteries declared as Cambodian have been found to be transshipped and misclassified.",
+    "instructions": "Open the battery cartons; compare the cell markings with the certificate of origin.",
+    "condition": {"all": [{"fact": "hs6", "op": "eq", "value": "850760"}, {"fact": "origin", "op": "eq", "value": "KH"}]},
+    "lane": "red",
+}
 
 
 def _missing() -> str | None:
@@ -73,7 +88,7 @@ def db_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 @dataclass(frozen=True)
 class Lodged:
-    """The broker's three declarations, oldest first; the middle one is withdrawn."""
+    """The broker's three declarations, oldest first; the middle one is withdrawn. All green: no rule hits, no random checks."""
 
     numbers: list[str]
     withdrawn: str
@@ -81,19 +96,77 @@ class Lodged:
 
 @pytest.fixture
 def lodged(rt: Runtime, world: World) -> Lodged:
-    """Three declarations lodged by the broker through the service layer, one of them withdrawn."""
+    """Three declarations lodged (and so assessed) by the broker through the service layer, one of them withdrawn."""
+    with rt.write() as s:
+        selectivity.set_setting(
+            s,
+            office="*",
+            red_rate=0.03,
+            yellow_rate=0.07,
+            random_rate=0.0,
+            valid_from=START,
+            reason="No random checks in the browser tests: lanes follow the rules alone.",
+            actor=world.principals["analyst"].actor(),
+            now=NOW,
+        )
     numbers = []
     for i in range(3):
         raw = example()
         raw["client_reference"] = f"SHIMP-2026-{123 + i:06d}"
         with rt.write() as s:
-            receipt, _ = declaration_service.lodge(s, raw=raw, principal=world.principals["broker"], now=NOW + timedelta(minutes=5 * i))
+            receipt, _ = selectivity.lodge(s, raw=raw, principal=world.principals["broker"], now=NOW + timedelta(minutes=5 * i))
         numbers.append(receipt["number"])
     with rt.write() as s:
         declaration_service.withdraw(
             s, number=numbers[1], reason=WITHDRAWAL_REASON, principal=world.principals["broker"], now=NOW + timedelta(minutes=30)
         )
     return Lodged(numbers=numbers, withdrawn=numbers[1])
+
+
+@pytest.fixture
+def red(rt: Runtime, world: World, lodged: Lodged) -> str:
+    """A fourth declaration, its batteries declared as Cambodian, that an approved rule sends to the red lane.
+
+    Ask for it before the page or phone fixture, so it is lodged before the server starts.
+    """
+    with rt.write() as s:
+        r = rules.propose(s, data=RuleCreate(valid_from=START, **RED_RULE), principal=world.principals["analyst"], now=NOW)
+        rules.approve(
+            s,
+            code=r.code,
+            version=r.version,
+            note="Checked against the seizure reports.",
+            principal=world.principals["supervisor"],
+            now=NOW,
+        )
+    raw = example()
+    raw["client_reference"] = "SHIMP-2026-000126"
+    raw["items"][1]["origin"] = "KH"
+    with rt.write() as s:
+        receipt, _ = selectivity.lodge(s, raw=raw, principal=world.principals["broker"], now=NOW + timedelta(minutes=40))
+    assert receipt["status"] == "assessed" and receipt["assessment"]["lane"] == "red", receipt
+    return str(receipt["number"])
+
+
+@pytest.fixture
+def scored(rt: Runtime, world: World, lodged: Lodged, tmp_path: Path) -> str:
+    """A declaration a champion model scored (trained on a small simulated history, a few seconds).
+
+    Ask for it before the page or phone fixture, so it is lodged before the server starts.
+    """
+    sim = Simulator(seed=21, start_on=START, days=240, importers=40)
+    csv = tmp_path / "history.csv"
+    write_history_csv(csv, sim.declarations(1500))
+    with rt.write() as s:
+        history.import_history(s, path=csv, mapping_path=ROOT / "docs" / "examples" / "simulated-history.toml", actor=OPERATOR, now=NOW)
+    with rt.write() as s:
+        row = models.train(s, name="fraud", train_until=date(2026, 8, 1), actor=OPERATOR, now=NOW)
+        models.activate(s, name=row.name, version=row.version, role="champion", actor=OPERATOR, now=NOW)
+    payload = sim.declarations(3)[-1].payload(client_reference="SHIMP-2026-000127")
+    payload["declarant"] = {"uscc": BROKER, "name": "Shanghai Harbour Brokerage"}
+    with rt.write() as s:
+        receipt, _ = selectivity.lodge(s, raw=payload, principal=world.principals["broker"], now=NOW + timedelta(minutes=45))
+    return str(receipt["number"])
 
 
 @pytest.fixture

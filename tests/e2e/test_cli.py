@@ -29,10 +29,10 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role, User
 from smartcustoms.cli.main import app as cli_app
 from smartcustoms.config import Settings
-from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, DeclarationEvent, RejectedSubmission
 from smartcustoms.party.models import Enterprise
 from smartcustoms.reference.models import ExchangeRate, HsCode
+from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.app import create_app
 from tests.conftest import BROKER, EXAMPLE, IMPORTER, example
@@ -160,9 +160,21 @@ def _write(path: Path, data: Any) -> Path:
 def test_init_creates_the_schema_and_reference_data_and_a_second_run_adds_nothing(fresh: Cli, runtime_of: Any) -> None:
     first = fresh.json("init")
     assert first["database"] == "sqlite"
-    kinds = ["country", "currency", "unit", "incoterm", "transport_mode", "office", "port", "hs_code", "exchange_rate"]
+    kinds = [
+        "country",
+        "currency",
+        "unit",
+        "incoterm",
+        "transport_mode",
+        "office",
+        "port",
+        "hs_code",
+        "exchange_rate",
+        "selectivity_settings",
+    ]
     assert list(first["loaded"]) == kinds
     assert all(first["loaded"][k] > 0 for k in kinds), first
+    assert first["loaded"]["selectivity_settings"] == 1  # the default setting, with its own secret seed
     rt = runtime_of(fresh)
     before = (_count(rt, HsCode), _count(rt, ExchangeRate), _count(rt, AuditEntry))
     assert before[0] == first["loaded"]["hs_code"] and before[1] == first["loaded"]["exchange_rate"]
@@ -230,13 +242,16 @@ def test_lodging_a_file_prints_the_number_and_lodging_it_again_says_replayed(pop
 
     number = first["number"]
     assert len(number) == 18 and number.startswith(f"2248{datetime.now(UTC).year}1")
-    assert (first["status"], first["client_reference"], first["version"], first["replayed"]) == ("accepted", "SHIMP-2026-000123", 1, False)
+    assert (first["status"], first["client_reference"], first["version"], first["replayed"]) == ("assessed", "SHIMP-2026-000123", 1, False)
+    assert first["assessment"]["lane"] in ("green", "blue", "yellow", "red") and set(first["assessment"]) == {"lane", "check", "message"}
 
     again = populated.json("declaration", "lodge", str(EXAMPLE), "--as", "broker")
 
     assert again == {**first, "replayed": True}
     plain = populated.run("declaration", "lodge", str(EXAMPLE), "--as", "broker")
-    assert plain.stdout.strip() == f"already lodged: {number} accepted"
+    lines = plain.stdout.strip().splitlines()
+    assert lines[0] == f"already lodged: {number} assessed"
+    assert lines[1] == f"lane {first['assessment']['lane']}: {first['assessment']['message']}"
     rt = runtime_of(populated)
     assert _count(rt, Declaration) == 1 and _count(rt, DeclarationEvent) == 3  # lodged, accepted, assessed
 
@@ -290,17 +305,22 @@ def test_list_show_and_withdraw_act_as_the_named_user(populated: Cli, templates:
     with rt.read() as s:
         broker = auth_service.authenticate_token(s, token=templates.broker_token)
     with rt.write() as s:
-        receipt, _ = declaration_service.lodge(s, raw=example(), principal=broker, now=datetime.now(UTC))
+        receipt, _ = selectivity.lodge(s, raw=example(), principal=broker, now=datetime.now(UTC))
     number = receipt["number"]
 
     listed = populated.json("declaration", "list", "--as", "broker")
     assert listed["total"] == 1
     assert [(d["number"], d["status"], d["client_reference"], d["value"]) for d in listed["items"]] == [
-        (number, "accepted", "SHIMP-2026-000123", "USD 234240.00")
+        (number, "assessed", "SHIMP-2026-000123", "USD 234240.00")
     ]
     shown = populated.json("declaration", "show", number, "--as", "broker")
-    assert (shown["number"], shown["status"], shown["version"], shown["declaration"]) == (number, "accepted", 1, example())
-    assert [(e["event"], e["to"]) for e in shown["events"]] == [("declaration.lodged", "lodged"), ("declaration.accepted", "accepted")]
+    assert (shown["number"], shown["status"], shown["version"], shown["declaration"]) == (number, "assessed", 1, example())
+    assert [(e["event"], e["to"]) for e in shown["events"]] == [
+        ("declaration.lodged", "lodged"),
+        ("declaration.accepted", "accepted"),
+        ("declaration.assessed", "assessed"),
+    ]
+    assert shown["assessment"]["lane"] == receipt["assessment"]["lane"] and "score" not in shown["assessment"]
 
     withdrawn = populated.json("declaration", "withdraw", number, "--reason", "Declared under the wrong procedure", "--as", "broker")
     assert withdrawn == {"number": number, "status": "withdrawn"}
@@ -312,7 +332,7 @@ def test_list_show_and_withdraw_act_as_the_named_user(populated: Cli, templates:
     with rt.read() as s:
         events = s.scalars(select(DeclarationEvent.event).order_by(DeclarationEvent.id)).all()
         reasons = s.scalars(select(DeclarationEvent.reason).order_by(DeclarationEvent.id)).all()
-    assert list(events) == ["declaration.lodged", "declaration.accepted", "declaration.withdrawn"]
+    assert list(events) == ["declaration.lodged", "declaration.accepted", "declaration.assessed", "declaration.withdrawn"]
     assert reasons[-1] == "Declared under the wrong procedure"
 
 

@@ -247,6 +247,24 @@ def test_a_bad_rule_answers_422_with_every_problem_and_its_pointer(client: TestC
     assert _count(rt, RiskRule, AuditEntry) == counts
 
 
+def test_a_condition_too_deep_or_too_large_is_refused_before_anything_walks_it(client: TestClient, world: World, rt: Runtime) -> None:
+    counts = _count(rt, RiskRule, AuditEntry)
+    deep: dict[str, Any] = {"fact": "origin", "op": "eq", "value": "VN"}
+    for _ in range(300):
+        deep = {"not": deep}
+    r = client.post(f"{RISK}/rules", json={**RULE, "condition": deep}, headers=world.headers("analyst"))
+    assert r.status_code == 422
+    assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("RSK-CND-008", "/condition" + "/not" * 16)]
+    wide = {"any": [{"fact": "origin", "op": "eq", "value": f"C{i}"} for i in range(1000)]}
+    r = client.post(
+        f"{RISK}/rules/test", json={"condition": wide, "date_from": "2026-02-01", "date_to": "2026-01-01"}, headers=world.headers("analyst")
+    )
+    assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("RSK-CND-009", "/condition"), ("RSK-RUL-003", "/date_to")]
+    assert _count(rt, RiskRule, AuditEntry) == counts
+    shallow = {"any": [{"all": [{"not": {"fact": "origin", "op": "eq", "value": "VN"}}]}] * 3}
+    assert client.post(f"{RISK}/rules", json={**RULE, "condition": shallow}, headers=world.headers("analyst")).status_code == 201
+
+
 def test_only_analysts_and_admins_write_rules_and_only_risk_staff_decide(client: TestClient, world: World, rt: Runtime) -> None:
     counts = _count(rt, RiskRule, AuditEntry)
     for user in ("supervisor", "officer", "inspector", "broker", "gate", "agency"):
@@ -579,6 +597,8 @@ def test_invalid_selectivity_rates_answer_422_listing_every_problem(client: Test
         client.post(f"{RISK}/selectivity", json={**body, "seed": 42}, headers=world.headers("analyst")).json()["errors"][0]["code"]
         == "REQ-002"
     )
+    arabic = client.post(f"{RISK}/selectivity", json={**body, "office": "\u0662\u0662\u0664\u0668"}, headers=world.headers("analyst"))
+    assert [(e["code"], e["pointer"]) for e in arabic.json()["errors"]] == [("RSK-SEL-005", "/office")]
     for user in ("officer", "inspector", "broker", "gate", "agency"):
         assert client.post(f"{RISK}/selectivity", json={**body, "office": "2248"}, headers=world.headers(user)).status_code == 403, user
     assert _count(rt, SelectivitySetting, AuditEntry) == counts

@@ -26,7 +26,8 @@ def test_lodging_the_example_answers_202_with_an_18_character_number(client: Tes
     r = client.post(API, json=example(), headers=world.headers("broker"))
     assert r.status_code == 202, r.text
     body = r.json()
-    assert body["status"] == "accepted"
+    assert body["status"] == "assessed"  # risk-assessed in the same transaction
+    assert body["assessment"]["lane"] in ("green", "blue", "yellow", "red") and set(body["assessment"]) == {"lane", "check", "message"}
     assert body["client_reference"] == "SHIMP-2026-000123"
     assert len(body["number"]) == 18 and body["number"].startswith("22482026" + "1")
     assert body["advance"] is (date.fromisoformat(example()["transport"]["arrival_on"]) > datetime.now(UTC).date())

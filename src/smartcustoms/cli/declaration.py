@@ -53,6 +53,9 @@ def lodge(
         emit_json({**receipt, "replayed": replayed})
     else:
         console.print(f"{'already lodged' if replayed else 'lodged'}: [bold]{receipt['number']}[/bold] {receipt['status']}")
+        lane = receipt.get("assessment")
+        if lane:
+            console.print(f"lane {lane['lane']}: {lane['message']}")
 
 
 @app.command("show")

@@ -25,6 +25,7 @@ from smartcustoms.party import service as party_service
 from smartcustoms.party.models import CreditRating
 from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.reference import service as reference_service
+from smartcustoms.risk.selectivity import service as selectivity
 
 app = typer.Typer(help="smartcustoms: an open-source smart-customs platform.", no_args_is_help=True)
 reference_app = typer.Typer(help="Reference data: HS nomenclature, UN/LOCODE, exchange rates.", no_args_is_help=True)
@@ -51,6 +52,7 @@ def init(json_output: JsonOpt = False) -> None:
     schema.upgrade(rt.engine)
     with handled(json_output), rt.write() as s:
         counts = reference_service.load_builtin(s, actor=OPERATOR, now=utcnow())
+        counts["selectivity_settings"] = 1 if selectivity.ensure_default(s, actor=OPERATOR, now=utcnow()) else 0
     if json_output:
         emit_json({"database": rt.engine.dialect.name, "loaded": counts})
     else:

@@ -27,6 +27,7 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.parameter.models import RuleStatus
+from smartcustoms.runtime import Runtime
 
 app = typer.Typer(
     help="Risk: labelled history, models (train, evaluate, activate, retrain, drift), rules, watch lists, restricted goods, "
@@ -360,7 +361,7 @@ def _together(problems: list[Problem]) -> Iterator[None]:
         raise ValidationFailed(f"The command has {len(problems)} problem(s); nothing was changed.", problems)
 
 
-def _staff(rt: Any, name: str) -> Principal:
+def _staff(rt: Runtime, name: str) -> Principal:
     """The named user, who must be an analyst, a supervisor or an admin."""
     who = principal_named(rt, name)
     who.require(*RISK_STAFF)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import BigInteger, bindparam, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -37,18 +37,23 @@ def by_number(session: Session, *, number: str) -> Declaration | None:
     return session.scalar(select(Declaration).where(Declaration.number == number))
 
 
+def _next_sequence_stmt(dialect: Any) -> Any:
+    ins = dialect.insert(NumberCounter).values(
+        office=bindparam("office"), year=bindparam("year"), flag=bindparam("flag"), last=literal(1, BigInteger)
+    )
+    return ins.on_conflict_do_update(
+        index_elements=[NumberCounter.office, NumberCounter.year, NumberCounter.flag], set_={"last": NumberCounter.last + 1}
+    ).returning(NumberCounter.last)
+
+
+# One upsert (the first number of a counter is 1), built once: this runs in every lodging.
+_NEXT_SEQUENCE = {"postgresql": _next_sequence_stmt(postgresql), "sqlite": _next_sequence_stmt(sqlite)}
+
+
 def next_sequence(session: Session, *, office: str, year: int, flag: str) -> int:
     """Take the next sequence number for an office, year and direction (row-locked)."""
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NumberCounter)
-    session.execute(ins.values(office=office, year=year, flag=flag, last=0).on_conflict_do_nothing())
-    stmt = (
-        update(NumberCounter)
-        .where(NumberCounter.office == office, NumberCounter.year == year, NumberCounter.flag == flag)
-        .values(last=NumberCounter.last + 1)
-        .returning(NumberCounter.last)
-    )
-    return int(session.execute(stmt).scalar_one())
+    stmt = _NEXT_SEQUENCE[session.get_bind().dialect.name]
+    return int(session.execute(stmt, {"office": office, "year": year, "flag": flag}).scalar_one())
 
 
 def scoped(stmt: Select[Any], *, uscc: str | None, office: str | None) -> Select[Any]:

@@ -122,15 +122,20 @@ class DeclarationCreate(_Strict):
 
 
 class Receipt(BaseModel):
-    """What lodging answers: the number and the status it was given."""
+    """What lodging answers: the number, the status reached when the lodging committed, and the lane."""
 
     number: str
-    status: str
+    status: str = Field(description="`assessed` once the risk engine has routed it (the same transaction)")
     client_reference: str
     lodged_at: datetime
     version: int
     advance: bool
     links: dict[str, str]
+    assessment: dict[str, str] | None = Field(
+        default=None,
+        description="The lane (green, blue, yellow, red), the check it means (none, audit, document_review, inspection) "
+        "and a sentence for the trader",
+    )
 
 
 class EventRead(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
-from smartcustoms.errors import NotFound, Problem, ValidationFailed
+from smartcustoms.errors import Conflict, NotFound, Problem, ValidationFailed
 from smartcustoms.party.models import Enterprise
 from smartcustoms.risk.facts import Context, normalise_name
 from smartcustoms.risk.knowledge.models import ReferencePrice, RestrictedGood, WatchlistEntry
@@ -86,6 +86,15 @@ def end_watch(session: Session, *, entry_id: int, on: date, reason: str, actor: 
     entry = session.get(WatchlistEntry, entry_id)
     if entry is None:
         raise NotFound(f"No watch-list entry {entry_id}.")
+    if on <= entry.valid_from:
+        raise ValidationFailed(
+            "The entry cannot end then.",
+            [Problem("RSK-KB-003", "/on", f"The end must be after the start of the entry, {entry.valid_from}.")],
+        )
+    if entry.valid_to is not None and entry.valid_to <= on:
+        raise Conflict(
+            f"Watch-list entry {entry_id} already ended on {entry.valid_to}; ending it later would extend it.", code="already_ended"
+        )
     before = {"valid_to": entry.valid_to.isoformat() if entry.valid_to else None}
     entry.valid_to = on
     record(
@@ -108,7 +117,7 @@ def add_restricted(
 ) -> RestrictedGood:
     """Record that goods under an HS prefix need a licence or are prohibited."""
     problems = []
-    if not hs_prefix.isdigit() or not 2 <= len(hs_prefix) <= 10:
+    if not (hs_prefix.isascii() and hs_prefix.isdigit()) or not 2 <= len(hs_prefix) <= 10:
         problems.append(Problem("RSK-KB-004", "/hs_prefix", "An HS prefix has 2 to 10 digits."))
     if not licence and not prohibited:
         problems.append(Problem("RSK-KB-005", "/licence", "Name the licence the goods need, or mark them prohibited."))
@@ -226,10 +235,20 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, date], tuple[float, Context]] = {}
 
 
+_generation = 0
+
+
 def invalidate() -> None:
-    """Forget cached contexts after the knowledge base changed."""
+    """Forget cached contexts after the knowledge base changed (rules compiled against its lists follow)."""
+    global _generation
     with _lock:
         _cache.clear()
+        _generation += 1
+
+
+def generation() -> int:
+    """Counts knowledge-base changes in this process: caches built from it compare it."""
+    return _generation
 
 
 def context(session: Session, *, on: date, fresh_counts: dict[str, int] | None = None) -> Context:

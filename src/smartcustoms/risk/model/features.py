@@ -106,6 +106,12 @@ DESCRIPTIONS: dict[str, str] = {
     "log_value": "item value (log)",
     "log_quantity": "quantity (log)",
     "log_mass": "net mass (log)",
+    "cat_office": "the customs office itself",
+    "cat_origin": "the country of origin itself",
+    "cat_departure_country": "the departure country itself",
+    "cat_transport_mode": "the mode of transport itself",
+    "cat_hs2": "the HS chapter itself",
+    "cat_hs4": "the HS heading itself",
 }
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
@@ -209,7 +209,9 @@ class LoadedModel:
         items = [
             {
                 "feature": self.meta.names[j],
-                "description": F.DESCRIPTIONS.get(self.meta.names[j], self.meta.names[j]),
+                "description": F.DESCRIPTIONS.get(
+                    self.meta.names[j], self.meta.names[j].removeprefix("cat_").replace("_", " ") + " (extra column)"
+                ),
                 "value": None if math.isnan(x[i, j]) else float(x[i, j]),
                 "contribution": float(parts[j]),
             }
@@ -239,19 +241,21 @@ def get(session: Session, *, name: str, version: int | None = None) -> RiskModel
 
 def load(session: Session, *, name: str, version: int | None = None) -> LoadedModel:
     """A model ready to score; boosters are cached per database, name and version (artefacts never change)."""
-    return _loaded(session, get(session, name=name, version=version))
+    row = get(session, name=name, version=version)
+    return _serving(session, row.name, row.version, row.procedure, row.role, row)
 
 
-def _loaded(session: Session, row: RiskModel) -> LoadedModel:
-    key = (_url(session), row.name, row.version)
+def _serving(session: Session, name: str, version: int, procedure: str, role: ModelRole, row: RiskModel | None = None) -> LoadedModel:
+    """The cached model of a version (read from the registry on a miss), marked with its current procedure and role."""
+    key = (_url(session), name, version)
     hit = _models.get(key)
     if hit is None:
-        hit = LoadedModel.from_row(row)
+        hit = LoadedModel.from_row(row if row is not None else get(session, name=name, version=version))
         with _lock:
             if len(_models) > 32:
                 _models.clear()
             _models[key] = hit
-    hit.procedure, hit.role = row.procedure, row.role.value
+    hit.procedure, hit.role = procedure, role.value
     return hit
 
 
@@ -294,19 +298,21 @@ def invalidate() -> None:
         _snapshots.clear()
 
 
+# Built once: this runs in every lodging's transaction, and building a statement costs more than
+# running it. Only the columns that say which version serves; the artefact is read on a cache miss.
+_SERVING = select(RiskModel.name, RiskModel.version, RiskModel.procedure, RiskModel.role).where(
+    RiskModel.role.in_((ModelRole.champion, ModelRole.challenger)), RiskModel.procedure.in_(bindparam("procedures", expanding=True))
+)
+
+
 def for_procedure(session: Session, *, procedure: str) -> tuple[LoadedModel | None, LoadedModel | None]:
     """The champion and the challenger serving a procedure (a procedure's own, else those for "*")."""
-    # One query for both roles and both procedures: this runs in every lodging's transaction.
-    rows = session.scalars(
-        select(RiskModel).where(
-            RiskModel.role.in_((ModelRole.champion, ModelRole.challenger)), RiskModel.procedure.in_(sorted({procedure, "*"}))
-        )
-    ).all()
+    rows = session.execute(_SERVING, {"procedures": sorted({procedure, "*"})}).all()
     out: list[LoadedModel | None] = []
     for role in (ModelRole.champion, ModelRole.challenger):
         own = [r for r in rows if r.role == role and r.procedure == procedure]
         row = own[0] if own else next((r for r in rows if r.role == role and r.procedure == "*"), None)
-        out.append(_loaded(session, row) if row is not None else None)
+        out.append(_serving(session, row.name, row.version, row.procedure, row.role) if row is not None else None)
     return out[0], out[1]
 
 

@@ -74,8 +74,37 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
+MAX_CONDITION_DEPTH = 16
+MAX_CONDITION_TESTS = 1000
+
+
+def bounded(condition: Any) -> list[Problem]:
+    """Refuse a condition nested deeper or larger than any analyst writes, before anything walks it recursively."""
+    stack: list[tuple[Any, str, int]] = [(condition, "/condition", 1)]
+    nodes = 0
+    while stack:
+        part, ptr, depth = stack.pop()
+        if not isinstance(part, dict):
+            continue
+        nodes += 1
+        if depth > MAX_CONDITION_DEPTH:
+            return [Problem("RSK-CND-008", ptr, f"A condition is at most {MAX_CONDITION_DEPTH} objects deep (all, any, not, fact tests).")]
+        for key in ("all", "any"):
+            if isinstance(part.get(key), list):
+                stack += [(p, f"{ptr}/{key}/{i}", depth + 1) for i, p in reversed(list(enumerate(part[key])))]
+        if "not" in part:
+            stack.append((part["not"], f"{ptr}/not", depth + 1))
+    if nodes > MAX_CONDITION_TESTS:
+        return [Problem("RSK-CND-009", "/condition", f"A condition has at most {MAX_CONDITION_TESTS} parts; this one has {nodes}.")]
+    return []
+
+
 def check(condition: Any, lists: Mapping[str, frozenset[str]], pointer: str = "/condition") -> list[Problem]:
-    """Every problem with a condition, each with a pointer into it."""
+    """Every problem with a condition, each with a pointer into it (size and depth checked first, at the root)."""
+    if pointer == "/condition":
+        too_big = bounded(condition)
+        if too_big:
+            return too_big
     problems: list[Problem] = []
     if not isinstance(condition, dict) or len(condition) == 0:
         return [Problem("RSK-CND-001", pointer, "A condition is an object: all, any, not, or a fact test.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -176,7 +177,10 @@ def listing(session: Session, *, status: RuleStatus | None = None) -> Sequence[R
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, date], tuple[ActiveRule, ...]] = {}
+_cache: dict[tuple[str, date], tuple[float, int, tuple[ActiveRule, ...]]] = {}
+# Another process (a second worker, the CLI) may approve or retire a rule: this process sees it
+# within half a minute. In this process, changes to rules or to the lists they name show at once.
+RULES_TTL_SECONDS = 30.0
 
 
 def invalidate() -> None:
@@ -189,8 +193,9 @@ def active(session: Session, *, on: date) -> tuple[ActiveRule, ...]:
     """The approved rules in force on a day, compiled (cached per database and day)."""
     key = (str(session.get_bind().engine.url), on)
     hit = _cache.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[1] == knowledge.generation() and time.monotonic() - hit[0] < RULES_TTL_SECONDS:
+        return hit[2]
+    gen = knowledge.generation()
     lists = knowledge.named_lists(session, on=on)
     rows = session.scalars(
         select(RiskRule)
@@ -223,7 +228,7 @@ def active(session: Session, *, on: date) -> tuple[ActiveRule, ...]:
     with _lock:
         if len(_cache) > 64:
             _cache.clear()
-        _cache[key] = result
+        _cache[key] = (time.monotonic(), gen, result)
     return result
 
 

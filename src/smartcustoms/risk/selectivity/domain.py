@@ -161,7 +161,8 @@ def decide(
         reasons.append(f"selected at random for {the_draw.lane} (draw {the_draw.u:.5f} < rate {the_draw.rate:.4f})")
     if not reasons:
         return Decision("green", "No rule hit and the risk is low: release on the data.")
-    return Decision(lane, (lane.capitalize() + ": " + "; ".join(reasons) + ".")[:1000])
+    text = "; ".join(reasons)
+    return Decision(lane, (text[:1].upper() + text[1:] + ".")[:1000])
 
 
 def _codes(hits: Sequence[Mapping[str, Any]], lane: str) -> str:

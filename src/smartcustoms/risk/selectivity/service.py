@@ -112,7 +112,7 @@ def _validate_setting(values: dict[str, Any]) -> None:
     if values["aeo_factor"] > 1.0:
         problems.append(Problem("RSK-SEL-004", "/aeo_factor", "AEO enterprises get lower rates: aeo_factor cannot exceed 1."))
     office = values["office"]
-    if office != "*" and not (isinstance(office, str) and office.isdigit() and len(office) == 4):
+    if office != "*" and not (isinstance(office, str) and office.isascii() and office.isdigit() and len(office) == 4):
         problems.append(Problem("RSK-SEL-005", "/office", "office must be a 4-digit customs office code, or * for every office."))
     if problems:
         raise ValidationFailed("The selectivity setting has problems.", problems)
@@ -185,6 +185,25 @@ def _in_force(session: Session, office: str, on: date) -> Setting | None:
     return None
 
 
+def ensure_default(session: Session, *, actor: Actor, now: datetime) -> Setting | None:
+    """Create the '*' setting with a fresh secret seed if there is none (`smartcustoms init` calls this); idempotent."""
+    if session.scalar(select(SelectivitySetting.id).where(SelectivitySetting.office == "*").limit(1)) is not None:
+        return None
+    return set_setting(
+        session,
+        office="*",
+        valid_from=date(2000, 1, 1),
+        reason="Default selectivity setting.",
+        actor=actor,
+        now=now,
+        red_rate=DEFAULTS["red_rate"],
+        yellow_rate=DEFAULTS["yellow_rate"],
+        random_rate=DEFAULTS["random_rate"],
+        aeo_factor=DEFAULTS["aeo_factor"],
+        low_credit_factor=DEFAULTS["low_credit_factor"],
+    )
+
+
 def setting_for(session: Session, *, office: str, on: date, now: datetime) -> Setting:
     """The setting in force for an office on a day; a default one (with a fresh seed) is created the first time."""
     key = (str(session.get_bind().engine.url), office, on)
@@ -192,20 +211,9 @@ def setting_for(session: Session, *, office: str, on: date, now: datetime) -> Se
     if hit is not None and time.monotonic() - hit[0] < SETTING_TTL_SECONDS:
         return hit[1]
     found = _in_force(session, office, on)
-    if found is None:
-        found = set_setting(
-            session,
-            office="*",
-            valid_from=date(2000, 1, 1),
-            reason="Default selectivity setting, created at the first assessment.",
-            actor=Actor.system("selectivity"),
-            now=now,
-            red_rate=DEFAULTS["red_rate"],
-            yellow_rate=DEFAULTS["yellow_rate"],
-            random_rate=DEFAULTS["random_rate"],
-            aeo_factor=DEFAULTS["aeo_factor"],
-            low_credit_factor=DEFAULTS["low_credit_factor"],
-        )
+    if found is None:  # a database that `smartcustoms init` did not prepare
+        found = ensure_default(session, actor=Actor.system("selectivity"), now=now) or _in_force(session, office, on)
+        assert found is not None
     with _lock:
         if len(_settings) > 256:
             _settings.clear()
@@ -530,7 +538,11 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
     if not replayed:
         decl = repository.by_number(session, number=receipt["number"])
         assert decl is not None  # just written in this transaction
-        assess_and_route(session, decl=decl, now=now)
+        a = assess_and_route(session, decl=decl, now=now)
+        # The answer tells the trader at once where the goods stand; a retry replays the same answer.
+        shown = view(a, principal=principal, decl=decl)
+        receipt = {**receipt, "status": decl.status.value, "assessment": {k: shown[k] for k in ("lane", "check", "message")}}
+        decl.receipt = receipt
     return receipt, replayed
 
 

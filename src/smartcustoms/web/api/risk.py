@@ -66,7 +66,7 @@ RuleReader = Annotated[Principal, _allowed(*RULE_READERS)]
 Author = Annotated[Principal, _allowed(*sorted(parameters.AUTHORS))]
 Checker = Annotated[Principal, _allowed(*sorted(parameters.CHECKERS))]
 
-RuleCodePath = Annotated[str, Path(pattern=r"^RSK-[A-Z]{2,6}-\d{3}$", description="Rule code, e.g. RSK-VAL-003")]
+RuleCodePath = Annotated[str, Path(pattern=r"^[A-Z]{3}-[A-Z]{2,6}-\d{3}$", description="Rule code, e.g. PRM-VAL-003")]
 VersionPath = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 ModelNamePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,59}$", description="Model name")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
@@ -292,6 +292,9 @@ def propose_rule(rt: RuntimeDep, who: Author, body: RuleCreate) -> RuleRead:
 
     The condition is checked against the facts and the named lists: every problem is listed, with a pointer into it.
     """
+    problems = conditions.bounded(body.condition)
+    if problems:
+        raise ValidationFailed("The rule cannot be proposed.", problems)
     with rt.write() as s:
         return RuleRead.model_validate(parameters.propose(s, data=body, principal=who, now=utcnow()))
 
@@ -302,10 +305,13 @@ def back_test(rt: RuntimeDep, who: Staff, body: RuleTest) -> RuleTestResult:
 
     Knowledge-base facts (reference prices, watch lists, restrictions) are today's. Nothing is stored.
     """
+    period = _empty_period(body.date_from, body.date_to, "RSK-RUL-003", "/date_to")
+    bounds = conditions.bounded(body.condition)
+    if bounds:
+        raise ValidationFailed("The condition cannot be tested.", bounds + period)
     with rt.read() as s:
         lists = knowledge.named_lists(s, on=utcnow().date())
-        problems = conditions.check(body.condition, lists)
-        problems += _empty_period(body.date_from, body.date_to, "RSK-RUL-003", "/date_to")
+        problems = conditions.check(body.condition, lists) + period
         if problems:
             raise ValidationFailed("The condition cannot be tested.", problems)
         frame = history.frame(s, date_from=body.date_from, date_to=body.date_to)
@@ -414,6 +420,10 @@ def restricted(rt: RuntimeDep, who: Staff, on: date | None = None) -> list[Restr
 @router.post("/restricted", status_code=201, response_model=RestrictedRead, responses=ERRORS, summary="Restrict goods")
 def add_restricted(rt: RuntimeDep, who: Staff, body: RestrictedCreate) -> RestrictedRead:
     """Record that goods under an HS prefix need a licence or are prohibited (analysts, supervisors, admins)."""
+    if not body.hs_prefix.isascii():  # str.isdigit() takes any script's digits
+        raise ValidationFailed(
+            "The restriction cannot be added.", [Problem("RSK-KB-004", "/hs_prefix", "An HS prefix has 2 to 10 digits.")]
+        )
     now = utcnow()
     with rt.write() as s:
         row = knowledge.add_restricted(
@@ -528,6 +538,11 @@ def list_settings(rt: RuntimeDep, who: Staff) -> list[SettingRead]:
 @router.post("/selectivity", status_code=201, response_model=SettingRead, responses=ERRORS, summary="Set selectivity")
 def set_setting(rt: RuntimeDep, who: Staff, body: SettingCreate) -> SettingRead:
     """A new setting for an office from a day on, with a new secret random seed (analysts, supervisors, admins)."""
+    if not body.office.isascii():  # str.isdigit() takes any script's digits
+        raise ValidationFailed(
+            "The selectivity setting has problems.",
+            [Problem("RSK-SEL-005", "/office", "office must be a 4-digit customs office code, or * for every office.")],
+        )
     now = utcnow()
     with rt.write() as s:
         setting = selectivity.set_setting(
