@@ -245,3 +245,32 @@ def test_lane_shares_report_what_happened_against_the_targets(client: TestClient
         shares = selectivity.lane_shares(s, office="2248", now=NOW + timedelta(days=1))
     assert shares["assessments"] == 3 and shares["counts"]["green"] == 3 and shares["random_selected"] == 0
     assert shares["targets"]["red_rate"] == 0.03 and "seed" not in shares["targets"]
+
+
+def test_smart_identification_flags_a_description_that_disagrees_with_the_declared_code(
+    client: TestClient, world: World, rt: Runtime
+) -> None:
+    _no_random(rt, world)
+    _rule(
+        rt,
+        world,
+        code="PRM-CLS-001",
+        name="Classification in doubt",
+        reason="The description reads like another heading.",
+        instructions="Check the classification against the goods.",
+        condition={"fact": "hs_mismatch", "op": "is", "value": True},
+        lane="yellow",
+    )
+    body = example()
+    body["items"][0]["hs_code"] = "4901990000"  # smartphones declared as printed matter
+    number = _lodge(client, world, body)
+    a = client.get(f"{API}/{number}", headers=world.headers("analyst")).json()["assessment"]
+    flags = [h for h in a["hits"] if h["code"] == selectivity.IDENTIFICATION_CODE]
+    assert [h["line"] for h in flags] == [1] and "8517" in flags[0]["reason"] and "4901" in flags[0]["reason"]
+    assert a["lane"] == "yellow" and any(h["code"] == "PRM-CLS-001" and h["line"] == 1 for h in a["hits"])
+    mine = client.get(f"{API}/{number}", headers=world.headers("broker")).json()["assessment"]
+    assert "the tariff classification of the goods" in mine["topics"] and "SYS-HSID" not in str(mine)
+
+    honest = _lodge(client, world, {**example(), "client_reference": "HONEST-1"})
+    a2 = client.get(f"{API}/{honest}", headers=world.headers("analyst")).json()["assessment"]
+    assert a2["lane"] == "green" and a2["hits"] == []

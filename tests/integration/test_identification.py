@@ -100,7 +100,15 @@ def _lodge(rt: Runtime, world: World, reference: str, lines: list[tuple[str, str
     return status
 
 
-def test_accepted_declarations_teach_it_what_traders_write(rt: Runtime, world: World) -> None:
+def test_thin_history_is_not_learned_from(rt: Runtime, world: World) -> None:
+    _lodge(rt, world, "THIN-1", [("Zorblax quantum flux gizmo", "8543709990")])
+    with rt.read() as s:
+        clf = identification.refresh(s)
+    assert clf.info["history_uses"] == 0  # under MIN_HISTORY_DECLARATIONS accepted declarations: nomenclature only
+
+
+def test_accepted_declarations_teach_it_what_traders_write(rt: Runtime, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(identification_service, "MIN_HISTORY_DECLARATIONS", 1)  # two lines are enough to show the learning
     gizmo = "Zorblax quantum flux gizmo"
     with rt.read() as s:
         before = identification.suggest(s, gizmo)

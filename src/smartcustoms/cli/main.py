@@ -17,6 +17,7 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, principal_named
 from smartcustoms.cli.declaration import app as declaration_app
+from smartcustoms.cli.identify import classify
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.simulate import simulate
 from smartcustoms.errors import Problem, ValidationFailed
@@ -35,6 +36,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(user_app, name="user")
 app.add_typer(declaration_app, name="declaration")
+risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.command("simulate")(simulate)
 

@@ -55,6 +55,11 @@ FACTS: dict[str, tuple[FactType, str]] = {
     "licence_required": ("text", "licence the goods need (missing if none)"),
     "licence_present": ("bool", "a licence is among the documents"),
     "prohibited": ("bool", "the goods are prohibited"),
+    "hs_mismatch": ("bool", "smart identification: the goods description reads like another HS heading than the one declared"),
+    "hs_suggested": (
+        "text",
+        "smart identification: the heading the description most likely belongs to, when it disagrees (missing otherwise)",
+    ),
 }
 
 

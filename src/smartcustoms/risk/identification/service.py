@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.declaration.models import Declaration, Status
@@ -47,6 +47,7 @@ ACCEPTED_STATUSES = (
 HISTORY_DECLARATIONS = 20_000  # the most recent accepted declarations read for training
 MAX_DESCRIPTION = 500
 MAX_K = 10
+MIN_HISTORY_DECLARATIONS = 50  # below this, accepted history is too thin to learn from: the nomenclature alone
 CACHED_DATABASES = 8  # classifiers kept, the least recently built dropped first (tests make many databases)
 
 _lock = threading.Lock()  # guards the caches (held briefly)
@@ -117,6 +118,11 @@ def _remember(cache: OrderedDict[str, Classifier], key: str, clf: Classifier) ->
         cache.popitem(last=False)
 
 
+def _declarations(session: Session) -> int:
+    n = session.scalar(select(func.count()).select_from(Declaration).where(Declaration.status.in_(ACCEPTED_STATUSES)))
+    return int(n or 0)
+
+
 def build(session: Session, *, on: date | None = None) -> Classifier:
     """Train a classifier from the database: the nomenclature in force on `on` (today) and accepted declarations."""
     entries = nomenclature(session, on=on or utcnow().date())
@@ -125,7 +131,7 @@ def build(session: Session, *, on: date | None = None) -> Classifier:
             "No HS nomenclature to learn from.",
             [Problem("RSK-ID-010", "/reference/hs", "Load the HS codes first (smartcustoms init, or reference load-hs).")],
         )
-    uses = accepted_uses(session)
+    uses = accepted_uses(session) if _declarations(session) >= MIN_HISTORY_DECLARATIONS else []
     if uses:
         return train(entries, uses)
     digest = _digest(entries)

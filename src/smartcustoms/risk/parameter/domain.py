@@ -66,6 +66,8 @@ ITEM_FACTS = frozenset(
         "price_ratio",
         "licence_required",
         "prohibited",
+        "hs_mismatch",
+        "hs_suggested",
     }
 )
 

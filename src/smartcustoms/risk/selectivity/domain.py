@@ -207,6 +207,8 @@ LANE_MEANING = {
 def trader_view(lane: str, hit_facts: Sequence[frozenset[str]], *, random: bool, errors: bool) -> dict[str, Any]:
     """What the trader sees: what is being checked and why, in their words, without risk internals."""
     kind, message = LANE_MEANING[lane]
+    if lane == "green":
+        return {"check": kind, "message": message, "topics": [], "why": []}
     topics: list[str] = []
     for facts in hit_facts:
         for f in sorted(facts):

@@ -28,6 +28,7 @@ from smartcustoms.errors import Conflict, Forbidden, Problem, ValidationFailed
 from smartcustoms.party.models import CreditRating
 from smartcustoms.risk import facts as facts_mod
 from smartcustoms.risk.history import service as history
+from smartcustoms.risk.identification import service as identification
 from smartcustoms.risk.knowledge import service as knowledge
 from smartcustoms.risk.model import service as models
 from smartcustoms.risk.parameter import service as parameters
@@ -250,6 +251,10 @@ def assess(session: Session, *, decl: Declaration, now: datetime) -> Assessment:
         base.prohibited,
     )
     rows = facts_mod.item_facts(decl.payload, ctx)
+    mismatches = {m.line: m for m in identification.check_items(session, decl.payload.get("items") or [])}
+    for r in rows:
+        m = mismatches.get(int(r["line"])) if r.get("line") is not None else None
+        r["hs_mismatch"], r["hs_suggested"] = m is not None, (m.suggested_heading if m else None)
     rules = parameters.active(session, on=on)
     ev = parameters.evaluate(rules, rows, office=decl.office)
     champion, challenger = models.for_procedure(session, procedure=decl.procedure)
@@ -293,7 +298,7 @@ def assess(session: Session, *, decl: Declaration, now: datetime) -> Assessment:
         score=float(score or 0.0),
         model=model_label,
         challenger=shadow,
-        hits=[_public_hit(h, rules) for h in ev.hits],
+        hits=[_public_hit(h, rules) for h in ev.hits] + [_identification_hit(m) for m in mismatches.values()],
         errors=ev.errors,
         contributions=contributions,
         random_draw=draw_json,
@@ -344,6 +349,24 @@ def _recent_quantiles(session: Session, *, office: str, model: str) -> tuple[lis
 
 def _round(v: Any) -> Any:
     return round(v, 6) if isinstance(v, float) else v
+
+
+IDENTIFICATION_CODE = "SYS-HSID-001"
+
+
+def _identification_hit(m: Any) -> dict[str, Any]:
+    """Smart identification's flag, shown beside the rule hits; it weighs nothing by itself (rules on `hs_mismatch` may)."""
+    return {
+        "code": IDENTIFICATION_CODE,
+        "version": 1,
+        "line": m.line,
+        "reason": f"The description reads like heading {m.suggested_heading} ({m.suggested_text[:120]}; probability {m.probability:.2f}), "
+        f"not the declared heading {m.declared_heading}.",
+        "instructions": "Check the goods and the description against the declared tariff line; the classification may be wrong.",
+        "lane": None,
+        "weight": 0.0,
+        "facts": ["hs_code", "description"],
+    }
 
 
 def _public_hit(hit: dict[str, Any], rules: tuple[parameters.ActiveRule, ...]) -> dict[str, Any]:
@@ -561,4 +584,5 @@ def invalidate_all() -> None:
     parameters.invalidate()
     knowledge.invalidate()
     models.invalidate()
+    identification.invalidate()
     invalidate()
