@@ -91,7 +91,9 @@ class Probe:
 
     def part(self, owner: Any, attr: str, label: str) -> None:
         """Time `owner.attr` as `label` when the assessment calls it (not when another timed part does)."""
-        original = getattr(owner, attr)
+        original = getattr(owner, attr, None)
+        if original is None:  # the product moved on: the part shows up as untimed time
+            return
         probe = self
 
         @functools.wraps(original)
@@ -120,6 +122,7 @@ class Probe:
 def instrumented(engines: list[Any]) -> Iterator[Probe]:
     """Count every statement on the engines; time `selectivity.assess` and its parts where lodging calls it."""
     from smartcustoms.risk import facts
+    from smartcustoms.risk.identification import service as identification
     from smartcustoms.risk.knowledge import service as knowledge
     from smartcustoms.risk.model import service as models
     from smartcustoms.risk.parameter import service as parameters
@@ -153,12 +156,14 @@ def instrumented(engines: list[Any]) -> Iterator[Probe]:
         (knowledge, "context", "knowledge context"),
         (selectivity, "_importer_count", "importer's earlier declarations (SQL)"),
         (facts, "item_facts", "facts of the items"),
+        (identification, "check_items", "HS identification check"),
         (parameters, "active", "rules in force (cached)"),
         (parameters, "evaluate", "rules evaluated"),
         (models, "for_procedure", "champion/challenger lookup (SQL)"),
         (selectivity, "setting_for", "selectivity setting (cached)"),
         (models, "snapshot", "history snapshot (cached)"),
         (models.LoadedModel, "score_one", "model score + TreeSHAP explanation"),
+        (selectivity, "_recent_quantiles", "thresholds from recent scores (cached 30 s)"),
         (domain, "draw", "random draw"),
         (domain, "decide", "lane decision"),
         (Session, "flush", "assessment insert (flush)"),
@@ -360,6 +365,7 @@ def lodge_all(world: World, probe: Probe, *, n: int, warmup: int, progress: Prog
 def rebuild_costs(world: World) -> dict[str, float]:
     """What rebuilding each cache costs, in ms (paid inside a lodging whenever the cache has expired)."""
     from smartcustoms.kit.clock import utcnow
+    from smartcustoms.risk.identification import service as identification
     from smartcustoms.risk.knowledge import service as knowledge
     from smartcustoms.risk.model import service as models
     from smartcustoms.risk.parameter import service as parameters
@@ -368,7 +374,9 @@ def rebuild_costs(world: World) -> dict[str, float]:
     today = utcnow().date()
     out: dict[str, float] = {}
     with world.rt.read() as s:
-        for label, clear, call in (
+        champion = models.for_procedure(s, procedure="general")[0]
+        model = champion.label if champion is not None else ""
+        steps: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
             ("knowledge context (every 30 s)", knowledge.invalidate, lambda: knowledge.context(s, on=today)),
             (
                 "selectivity setting (every 30 s)",
@@ -378,7 +386,18 @@ def rebuild_costs(world: World) -> dict[str, float]:
             ("rules in force (each day, or when a rule changes)", parameters.invalidate, lambda: parameters.active(s, on=today)),
             ("history snapshot (every 10 min)", models.invalidate, lambda: models.snapshot(s, until=today)),
             ("model load (when a model is activated)", models.invalidate, lambda: models.for_procedure(s, procedure="general")),
-        ):
+        ]
+        recent = getattr(selectivity, "_recent", None)
+        if recent is not None and hasattr(selectivity, "_recent_quantiles"):
+            steps.append(
+                (
+                    "thresholds from recent scores (every 30 s per office)",
+                    recent.clear,
+                    lambda: selectivity._recent_quantiles(s, office="2248", model=model),
+                )
+            )
+        steps.append(("HS identification classifier (first use only)", identification.invalidate, lambda: identification.classifier(s)))
+        for label, clear, call in steps:
             clear()
             t0 = time.perf_counter()
             call()
@@ -387,6 +406,7 @@ def rebuild_costs(world: World) -> dict[str, float]:
     with world.rt.read() as s:
         models.for_procedure(s, procedure="general")
         models.snapshot(s, until=today)
+        identification.classifier(s)
     return out
 
 

@@ -116,7 +116,7 @@ def test_opening_a_declaration_shows_its_number_status_items_and_history(page: P
     ]
     expect(page.locator(DOCUMENTS)).to_have_text(["No files uploaded."])
     expect(page.locator(f"{ASSESSMENT} .badge")).to_have_text("green lane")
-    expect(page.locator(f"{ASSESSMENT} > p")).to_have_text([f"green {GREEN}"])
+    expect(page.locator(f"{ASSESSMENT} > p")).to_have_text(["green lane (no longer applies: the declaration is withdrawn)", GREEN])
     page.screenshot(path=str(shots / "desktop-detail.png"), full_page=True)
 
     page.go_back()

@@ -86,10 +86,10 @@ def end_watch(session: Session, *, entry_id: int, on: date, reason: str, actor: 
     entry = session.get(WatchlistEntry, entry_id)
     if entry is None:
         raise NotFound(f"No watch-list entry {entry_id}.")
-    if on <= entry.valid_from:
+    if on < entry.valid_from:  # ending it on its first day voids it
         raise ValidationFailed(
             "The entry cannot end then.",
-            [Problem("RSK-KB-003", "/on", f"The end must be after the start of the entry, {entry.valid_from}.")],
+            [Problem("RSK-KB-003", "/on", f"The end cannot be before the start of the entry, {entry.valid_from}.")],
         )
     if entry.valid_to is not None and entry.valid_to <= on:
         raise Conflict(

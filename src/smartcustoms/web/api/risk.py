@@ -396,10 +396,10 @@ def end_watch(rt: RuntimeDep, who: Staff, id: Annotated[int, Path(ge=1, le=DB_IN
         entry = s.get(WatchlistEntry, id)
         if entry is None:
             raise NotFound(f"No watch-list entry {id}.")
-        if body.on <= entry.valid_from:
+        if body.on < entry.valid_from:
             raise ValidationFailed(
                 "The entry cannot end then.",
-                [Problem("RSK-KB-003", "/on", f"The end must be after the start of the entry, {entry.valid_from}.")],
+                [Problem("RSK-KB-003", "/on", f"The end cannot be before the start of the entry, {entry.valid_from}.")],
             )
         if entry.valid_to is not None and entry.valid_to <= body.on:
             raise Conflict(
