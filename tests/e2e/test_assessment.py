@@ -274,3 +274,42 @@ def test_smart_identification_flags_a_description_that_disagrees_with_the_declar
     honest = _lodge(client, world, {**example(), "client_reference": "HONEST-1"})
     a2 = client.get(f"{API}/{honest}", headers=world.headers("analyst")).json()["assessment"]
     assert a2["lane"] == "green" and a2["hits"] == []
+
+
+def test_an_enterprise_profile_sums_up_declarations_lanes_checks_and_watch_lists(client: TestClient, world: World, rt: Runtime) -> None:
+    _no_random(rt, world)
+    number = _lodge(client, world)
+    with rt.write() as s:
+        decl = repository.by_number(s, number=number)
+        assert decl is not None
+        selectivity.record_outcome(
+            s,
+            decl=decl,
+            source="review",
+            hit=True,
+            critical=0,
+            revenue_recovered=Decimal("250.50"),
+            finding="Freight left out of the customs value.",
+            principal=world.principals["officer"],
+            now=NOW,
+        )
+        knowledge.add_watch(
+            s,
+            list_name="valuation",
+            party_kind="importer",
+            identifier=example()["importer"]["uscc"],
+            reason="Repeated undervaluation.",
+            valid_from=START,
+            valid_to=None,
+            actor=world.principals["analyst"].actor(),
+            now=NOW,
+        )
+    importer = example()["importer"]["uscc"]
+    r = client.get(f"/api/v1/risk/enterprises/{importer}", headers=world.headers("analyst"))
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["declarations"]["as_trader"] == 1 and p["lanes"]["green"] == 1
+    assert p["checks"] == {"recorded": 1, "found_something": 1, "hit_rate": 1.0} and p["revenue_recovered"] == "250.50"
+    assert [w["list"] for w in p["watch_lists"]] == ["valuation"]
+    assert client.get(f"/api/v1/risk/enterprises/{importer}", headers=world.headers("broker")).status_code == 403
+    assert client.get("/api/v1/risk/enterprises/91440300MA5DC7QK1X", headers=world.headers("analyst")).status_code == 404

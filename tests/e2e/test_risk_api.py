@@ -668,7 +668,7 @@ def test_a_refused_outcome_changes_nothing(client: TestClient, world: World, rt:
 
 # --- every route: 401 without credentials, 403 for roles outside the risk engine --------------------------
 
-PATH_VALUES = {"code": "RSK-ORG-101", "version": "1", "id": "1", "name": "fraud"}
+PATH_VALUES = {"code": "RSK-ORG-101", "version": "1", "id": "1", "name": "fraud", "uscc": "91310000MA1FL8XX29"}
 
 
 def _risk_operations(client: TestClient) -> list[tuple[str, str]]:
@@ -682,7 +682,7 @@ def _risk_operations(client: TestClient) -> list[tuple[str, str]]:
 
 def test_every_risk_route_answers_401_without_a_token_and_403_to_roles_outside_risk(client: TestClient, world: World, rt: Runtime) -> None:
     ops = _risk_operations(client)
-    assert len(ops) == 21
+    assert len(ops) == 22
     tables = (RiskRule, WatchlistEntry, RestrictedGood, ReferencePrice, RiskModel, SelectivitySetting, AuditEntry)
     counts = _count(rt, *tables)
     for method, url in ops:

@@ -300,6 +300,34 @@ def refresh_prices(date_from: FromOpt, date_to: ToOpt, json_output: JsonOpt = Fa
     emit_json(out) if json_output else console.print(f"{n} reference prices learned from {len(frame)} history rows")
 
 
+@app.command("profile")
+def enterprise_profile(
+    uscc: Annotated[str, typer.Argument(help="The enterprise's USCC")],
+    days: Annotated[int, typer.Option(min=1, max=3660, help="Period in days, up to today")] = 365,
+    json_output: JsonOpt = False,
+) -> None:
+    """An enterprise's risk profile: credit, watch lists, declarations, lanes, rule hits, checks and revenue recovered."""
+    from smartcustoms.risk.selectivity import service as selectivity
+
+    rt = make_runtime()
+    with handled(json_output), rt.read() as s:
+        p = selectivity.profile(s, uscc=uscc, now=utcnow(), days=days)
+    rt.stop()
+    if json_output:
+        emit_json(p)
+        return
+    console.print(f"[bold]{p['name']}[/bold] ({p['uscc']}), credit {p['credit']}")
+    d = p["declarations"]
+    console.print(f"declarations: {d['as_trader']} as trader, {d['as_declarant']} as declarant, first {d['first_lodged_at'] or '-'}")
+    console.print(f"last {p['period_days']} days, lanes: " + ", ".join(f"{k} {v}" for k, v in p["lanes"].items()))
+    c = p["checks"]
+    console.print(f"checks recorded {c['recorded']}, found something {c['found_something']}, revenue recovered {p['revenue_recovered']}")
+    for code, n in p["rule_hits"].items():
+        console.print(f"  hit {code}: {n}")
+    for w in p["watch_lists"]:
+        console.print(f"  on watch list {w['list']} as {w['as']} since {w['since']}: {w['reason']}")
+
+
 # --- shared by the commands below ------------------------------------------------------------------
 
 RISK_STAFF = (Role.analyst, Role.supervisor, Role.admin)  # who changes the knowledge base and selectivity

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
@@ -24,8 +24,8 @@ from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import repository
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
-from smartcustoms.errors import Conflict, Forbidden, Problem, ValidationFailed
-from smartcustoms.party.models import CreditRating
+from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from smartcustoms.party.models import CreditRating, Enterprise
 from smartcustoms.risk import facts as facts_mod
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.identification import service as identification
@@ -549,6 +549,87 @@ def lane_shares(session: Session, *, office: str | None, now: datetime, days: in
         "shares": {k: (v / total if total else 0.0) for k, v in counts.items()},
         "random_selected": int(random_n or 0),
         "targets": setting.public() if setting else None,
+    }
+
+
+# --- enterprise profiles --------------------------------------------------------------------------
+
+
+def profile(session: Session, *, uscc: str, now: datetime, days: int = 365) -> dict[str, Any]:
+    """What customs knows of an enterprise: credit, watch lists, declarations, lanes, checks and what they found."""
+    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
+    if ent is None:
+        raise NotFound(f"No enterprise with USCC {uscc}.")
+    since = now - timedelta(days=days)
+    mine = or_(Declaration.trader_uscc == uscc, Declaration.declarant_uscc == uscc)
+    as_trader = session.scalar(select(func.count()).select_from(Declaration).where(Declaration.trader_uscc == uscc)) or 0
+    as_declarant = session.scalar(select(func.count()).select_from(Declaration).where(Declaration.declarant_uscc == uscc)) or 0
+    first = session.scalar(select(func.min(Declaration.lodged_at)).where(mine))
+    statuses = {
+        str(st.value if hasattr(st, "value") else st): int(n)
+        for st, n in session.execute(
+            select(Declaration.status, func.count()).where(mine, Declaration.lodged_at >= since).group_by(Declaration.status)
+        )
+    }
+    latest_ids = (
+        select(func.max(Assessment.id))
+        .join(Declaration, Declaration.id == Assessment.declaration_id)
+        .where(mine, Assessment.assessed_at >= since)
+        .group_by(Assessment.declaration_id)
+    )
+    lanes = {lane: 0 for lane in domain.LANES}
+    for lane, n in session.execute(select(Assessment.lane, func.count()).where(Assessment.id.in_(latest_ids)).group_by(Assessment.lane)):
+        lanes[str(lane)] = int(n)
+    rule_hits: dict[str, int] = {}
+    for hits in session.scalars(select(Assessment.hits).where(Assessment.id.in_(latest_ids))):
+        for h in hits or []:
+            rule_hits[str(h.get("code"))] = rule_hits.get(str(h.get("code")), 0) + 1
+    checks = session.execute(
+        select(Outcome.hit, func.count(), func.coalesce(func.sum(Outcome.critical), 0))
+        .join(Declaration, Declaration.id == Outcome.declaration_id)
+        .where(mine, Outcome.recorded_at >= since)
+        .group_by(Outcome.hit)
+    ).all()
+    found = {bool(hit): int(n) for hit, n, _ in checks}
+    revenue = sum(
+        (
+            o
+            for o in session.scalars(
+                select(Outcome.revenue_recovered)
+                .join(Declaration, Declaration.id == Outcome.declaration_id)
+                .where(mine, Outcome.recorded_at >= since)
+            )
+        ),
+        Decimal(0),
+    )
+    on = now.date()
+    watched = [
+        {"list": e.list_name, "as": e.party_kind, "reason": e.reason, "since": e.valid_from.isoformat()}
+        for e in knowledge.watchlist(session, on=on)
+        if e.identifier == uscc
+    ]
+    checked = found.get(True, 0) + found.get(False, 0)
+    return {
+        "uscc": ent.uscc,
+        "name": ent.name,
+        "credit": ent.credit.value,
+        "out_of_town": ent.out_of_town,
+        "watch_lists": watched,
+        "declarations": {
+            "as_trader": int(as_trader),
+            "as_declarant": int(as_declarant),
+            "first_lodged_at": first.isoformat() if first else None,
+        },
+        "period_days": days,
+        "statuses": statuses,
+        "lanes": lanes,
+        "rule_hits": dict(sorted(rule_hits.items(), key=lambda kv: -kv[1])),
+        "checks": {
+            "recorded": checked,
+            "found_something": found.get(True, 0),
+            "hit_rate": found.get(True, 0) / checked if checked else None,
+        },
+        "revenue_recovered": str(revenue),
     }
 
 

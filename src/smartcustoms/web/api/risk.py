@@ -574,6 +574,18 @@ def lane_shares(
         return selectivity.lane_shares(s, office=None if office in (None, "*") else office, now=utcnow(), days=days)
 
 
+@router.get("/enterprises/{uscc}", responses=ERRORS, summary="Enterprise risk profile")
+def enterprise_profile(
+    rt: RuntimeDep,
+    who: Staff,
+    uscc: Annotated[str, Path(pattern=r"^[0-9A-Z]{18}$")],
+    days: Annotated[int, Query(ge=1, le=3660)] = 365,
+) -> dict[str, Any]:
+    """What customs knows of an enterprise: credit, watch lists, declarations, lanes, rule hits, checks and revenue recovered."""
+    with rt.read() as s:
+        return selectivity.profile(s, uscc=uscc, now=utcnow(), days=days)
+
+
 # --- outcomes -----------------------------------------------------------------------------------
 
 
