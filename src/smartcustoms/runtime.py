@@ -59,26 +59,40 @@ class Runtime:
             yield s
 
     def pump(self, now: datetime | None = None) -> tuple[int, int]:
-        """Relay pending outbox messages, then try due webhook deliveries; returns both counts."""
+        """Relay pending outbox messages, then try due webhook deliveries; returns both counts.
+
+        Webhooks are posted outside any transaction (a slow receiver must never hold the database,
+        least of all SQLite's single write lock): the due deliveries are claimed in one short
+        transaction, sent, and their results recorded in another.
+        """
         with self._pump_lock:
             now = now or utcnow()
             with self.write() as s:
                 relayed = notification_service.relay_once(s, bus=self.bus, now=now)
+            with self.read() as s:
+                if not notification_service.due(s, now=now):
+                    return relayed, 0
             with self.write() as s:
-                delivered = notification_service.deliver_due(
-                    s, sender=self.sender, now=now, give_up_after=timedelta(seconds=self.settings.webhook_give_up_after_seconds)
+                claimed = notification_service.claim_due(s, now=now)
+            results = [(a, notification_service.send(self.sender, a, now=now)) for a in claimed]
+            with self.write() as s:
+                notification_service.settle(
+                    s, results, now=now, give_up_after=timedelta(seconds=self.settings.webhook_give_up_after_seconds)
                 )
-            return relayed, delivered
+            return relayed, len(claimed)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            pause = self.settings.relay_interval_seconds
             try:
                 relayed, delivered = self.pump()
                 if relayed or delivered:
-                    continue
+                    # Busy: come back soon, but not at once, so that under load each pump carries
+                    # a batch rather than a message or two (two transactions per pump).
+                    pause = self.settings.relay_busy_interval_seconds
             except Exception:  # the relay must keep going; the failed batch stays pending
                 log.exception("relay.failed")
-            self._stop.wait(self.settings.relay_interval_seconds)
+            self._stop.wait(pause)
 
     def start(self) -> None:
         """Start the background relay and webhook worker."""

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -390,3 +391,46 @@ def test_demo_creates_users_of_every_role_and_prints_their_tokens(initialized: C
     assert set(roles.values()) == set(Role)
     assert (roles["broker"], roles["officer"], roles["admin"]) == (Role.enterprise, Role.officer, Role.admin)
     assert _count(rt, Declaration) == 40
+
+
+def test_revoking_a_users_tokens_or_disabling_them_locks_them_out_of_a_running_server(
+    populated: Cli, templates: Templates, runtime_of: Any
+) -> None:
+    rt = runtime_of(populated)
+    rt.settings = settings = rt.settings.model_copy(update={"auth_cache_seconds": 0.5})
+    token = templates.broker_token
+    second = populated.run("user", "token", "--name", "broker").stdout.splitlines()[-1]
+    me = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings, runtime=rt, start_workers=False)) as client:
+        assert client.get("/api/v1/me", headers=me).status_code == 200  # now remembered by this server
+        assert populated.json("user", "revoke", "--name", "broker") == {"user": "broker", "revoked": 2}
+        # Another process revoked them: this server hears of it within SMARTCUSTOMS_AUTH_CACHE_SECONDS.
+        time.sleep(0.6)
+        for t in (token, second):
+            r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {t}"})
+            assert r.status_code == 401, r.text
+        fresh_token = populated.run("user", "token", "--name", "broker").stdout.splitlines()[-1]
+        mine = {"Authorization": f"Bearer {fresh_token}"}
+        assert client.get("/api/v1/me", headers=mine).status_code == 200  # a new token works at once
+        assert populated.json("user", "disable", "--name", "broker") == {"user": "broker", "active": False}
+        time.sleep(0.6)
+        assert client.get("/api/v1/me", headers=mine).status_code == 401
+        assert populated.json("user", "enable", "--name", "broker") == {"user": "broker", "active": True}
+        time.sleep(0.6)
+        assert client.get("/api/v1/me", headers=mine).status_code == 200
+    with rt.read() as s:
+        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.subject_type == "user").order_by(AuditEntry.id)))
+    assert actions[-3:] == ["user.tokens_revoked", "user.disabled", "user.enabled"]
+    bad = populated.run("user", "revoke", "--name", "nobody", "--json", expect=2)
+    assert "AUTH-USR-005" in bad.stdout + bad.stderr
+
+
+def test_in_the_server_process_a_revocation_takes_effect_at_once(populated: Cli, templates: Templates, runtime_of: Any) -> None:
+    rt = runtime_of(populated)
+    me = {"Authorization": f"Bearer {templates.broker_token}"}
+    with TestClient(create_app(rt.settings, runtime=rt, start_workers=False)) as client:
+        assert rt.settings.auth_cache_seconds > 1
+        assert client.get("/api/v1/me", headers=me).status_code == 200
+        with rt.write() as s:
+            assert auth_service.revoke_tokens(s, name="broker", actor=auth_service.Actor.system("test"), now=datetime.now(UTC)) == 1
+        assert client.get("/api/v1/me", headers=me).status_code == 401

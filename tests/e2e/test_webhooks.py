@@ -338,3 +338,60 @@ def test_an_unreachable_endpoint_is_recorded_as_a_failure_not_an_exception(http_
         rows = s.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
         assert [(d.attempts, d.done, d.last_status) for d in rows] == [(1, False, None), (1, False, None)]
         assert all(d.last_error and d.last_error.startswith("ConnectError") for d in rows)
+
+
+class _SlowReceiver:
+    """A sender whose receiver takes its time; while it waits, another writer must get through."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.writes_during_send: list[str] = []
+
+    def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        # A lodging or any other write while the webhook is in flight: on SQLite this needs the
+        # single write lock, so it would wait (and here fail fast) if the relay held a transaction.
+        engine = self.rt.engine
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout=200")
+            else:  # PostgreSQL: no session of ours may sit in an open transaction meanwhile
+                idle = conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                ).scalar_one()
+                assert idle == 0
+            conn.execute(
+                WebhookSubscription.__table__.update().where(WebhookSubscription.id == -1).values(active=False)  # type: ignore[attr-defined]
+            )
+            conn.commit()
+        self.writes_during_send.append(headers["X-SmartCustoms-Delivery"])
+        return SendResult(True, 200, None)
+
+
+def test_webhooks_are_sent_outside_any_transaction_so_a_slow_receiver_never_holds_up_writes(
+    client: TestClient, world: World, rt: Runtime
+) -> None:
+    _register(client, world)
+    _lodge(client, world)
+    slow = _SlowReceiver(rt)
+    rt.sender = slow
+    assert rt.pump(T0) == (3, 3)
+    assert len(slow.writes_during_send) == 3
+    assert [d[:3] for d in _deliveries(rt)] == [(1, True, 200)] * 3
+
+
+def test_a_relay_that_dies_after_claiming_deliveries_leaves_them_to_be_tried_when_the_claim_lapses(
+    client: TestClient, world: World, rt: Runtime
+) -> None:
+    _register(client, world)
+    _lodge(client, world)
+    with rt.write() as s:
+        notification_service.relay_once(s, bus=rt.bus, now=T0)
+    with rt.write() as s:
+        claimed = notification_service.claim_due(s, now=T0)
+    assert len(claimed) == 3
+    # ... and the process is killed here, before sending or settling anything.
+    assert rt.pump(T0 + timedelta(seconds=30)) == (0, 0)  # claimed: no second relay sends them meanwhile
+    assert _sender(rt).sent == []
+    lapsed = T0 + notification_service.CLAIM_LEASE
+    assert rt.pump(lapsed) == (0, 3)
+    assert len(_sender(rt).sent) == 3 and [d[:2] for d in _deliveries(rt)] == [(1, True)] * 3

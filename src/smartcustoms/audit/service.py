@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.models import AuditEntry
+from smartcustoms.kit.db import append
+
+JOURNAL = cast(Table, AuditEntry.__table__)
 
 
 @dataclass(frozen=True)
@@ -40,23 +43,25 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
-) -> AuditEntry:
-    """Append one entry to the journal inside the caller's transaction."""
-    entry = AuditEntry(
-        at=now,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        role=actor.role,
-        office=actor.office,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        before=before,
-        after=after,
-        reason=reason,
+) -> None:
+    """Append one entry to the journal inside the caller's transaction (committed or lost with it)."""
+    append(
+        session,
+        JOURNAL,
+        {
+            "at": now,
+            "actor_id": actor.id,
+            "actor_name": actor.name,
+            "role": actor.role,
+            "office": actor.office,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "before": before,
+            "after": after,
+            "reason": reason,
+        },
     )
-    session.add(entry)
-    return entry
 
 
 def entries_for(session: Session, *, subject_type: str, subject_id: str) -> Sequence[AuditEntry]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -135,6 +137,91 @@ def authenticate_token(session: Session, *, token: str) -> Principal:
         raise Unauthorized("The bearer token is not valid.")
     user, _, uscc = row
     return Principal(user.id, user.name, user.role, user.enterprise_id, uscc, user.office_code)
+
+
+class TokenCache:
+    """Principals of recently seen bearer tokens, for a few seconds, keyed by the token's hash.
+
+    Every API request names its caller; reading the token, user and enterprise for each one is a
+    read transaction per request. Within one process a revocation or a disabled user takes effect
+    at once (`forget_all`); another process (the CLI, a second server) is heard of within
+    `seconds` (SMARTCUSTOMS_AUTH_CACHE_SECONDS, 0 turns the cache off). Unknown or refused tokens
+    are never cached, so a new token works at once and a guessing client gains nothing.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, *, seconds: float) -> Principal | None:
+        """The cached principal for the token, if seen less than `seconds` ago."""
+        if seconds <= 0:
+            return None
+        hit = self._entries.get(_sha256(token))
+        if hit is None or time.monotonic() - hit[0] >= seconds:
+            return None
+        return hit[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        """Remember the principal a token was just authenticated as."""
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[_sha256(token)] = (time.monotonic(), principal)
+
+    def forget_all(self) -> None:
+        """Forget every cached principal (after a revocation or a change to a user)."""
+        with self._lock:
+            self._entries.clear()
+
+
+token_cache = TokenCache()
+
+
+def _user_named(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise ValidationFailed("No such user.", [Problem("AUTH-USR-005", "/name", f"No user named {name!r}.")])
+    return user
+
+
+def revoke_tokens(session: Session, *, name: str, actor: Actor, now: datetime) -> int:
+    """Revoke every live bearer token of a user (a lost laptop, a leaked script); returns how many."""
+    user = _user_named(session, name)
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for t in tokens:
+        t.revoked_at = now
+    record(
+        session,
+        actor=actor,
+        action="user.tokens_revoked",
+        subject_type="user",
+        subject_id=str(user.id),
+        now=now,
+        after={"revoked": len(tokens)},
+    )
+    token_cache.forget_all()
+    return len(tokens)
+
+
+def set_active(session: Session, *, name: str, active: bool, actor: Actor, now: datetime) -> None:
+    """Disable a user (no token, password or session of theirs works any more) or enable them again."""
+    user = _user_named(session, name)
+    before = user.active
+    user.active = active
+    record(
+        session,
+        actor=actor,
+        action="user.enabled" if active else "user.disabled",
+        subject_type="user",
+        subject_id=str(user.id),
+        now=now,
+        before={"active": before},
+        after={"active": active},
+    )
+    token_cache.forget_all()
 
 
 def authenticate_password(session: Session, *, name: str, password: str) -> Principal:

@@ -324,6 +324,45 @@ def user_set_password(
     console.print(f"password set for {name}")
 
 
+@user_app.command("revoke")
+def user_revoke(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
+    """Revoke every bearer token of a user (servers stop accepting them within SMARTCUSTOMS_AUTH_CACHE_SECONDS)."""
+    rt = make_runtime()
+    with handled(json_output), rt.write() as s:
+        n = auth_service.revoke_tokens(s, name=name, actor=OPERATOR, now=utcnow())
+    rt.stop()
+    if json_output:
+        emit_json({"user": name, "revoked": n})
+    else:
+        console.print(f"{n} token(s) of {name} revoked")
+
+
+@user_app.command("disable")
+def user_disable(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
+    """Disable a user: none of their tokens, passwords or web sessions works any more."""
+    rt = make_runtime()
+    with handled(json_output), rt.write() as s:
+        auth_service.set_active(s, name=name, active=False, actor=OPERATOR, now=utcnow())
+    rt.stop()
+    if json_output:
+        emit_json({"user": name, "active": False})
+    else:
+        console.print(f"{name} disabled")
+
+
+@user_app.command("enable")
+def user_enable(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
+    """Enable a disabled user again (revoked tokens stay revoked)."""
+    rt = make_runtime()
+    with handled(json_output), rt.write() as s:
+        auth_service.set_active(s, name=name, active=True, actor=OPERATOR, now=utcnow())
+    rt.stop()
+    if json_output:
+        emit_json({"user": name, "active": True})
+    else:
+        console.print(f"{name} enabled")
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Entry point."""
     app()

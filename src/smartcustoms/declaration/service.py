@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
@@ -22,10 +23,13 @@ from smartcustoms.declaration.models import (
 from smartcustoms.declaration.schemas import DeclarationCreate
 from smartcustoms.declaration.validation import totals, validate
 from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from smartcustoms.kit.db import append
 from smartcustoms.kit.outbox import enqueue
 from smartcustoms.reference.service import catalog
 
 STATUS_TOPIC = "declaration.status"
+_EVENTS = cast(Table, DeclarationEvent.__table__)
+_VERSIONS = cast(Table, DeclarationVersion.__table__)
 ALL_SEEING = frozenset({Role.analyst, Role.supervisor, Role.admin})
 OFFICE_BOUND = frozenset({Role.officer, Role.inspector})
 # Statuses an official may set by hand; the others are reached through the clearance steps.
@@ -88,18 +92,20 @@ def record_event(
     audit_after: dict[str, Any] | None = None,
 ) -> None:
     """Record an event on the declaration, in the journal and in the outbox, in one go."""
-    session.add(
-        DeclarationEvent(
-            declaration_id=decl.id,
-            event=event,
-            from_status=from_status.value if from_status else None,
-            to_status=decl.status.value,
-            version=decl.version,
-            actor_name=actor.name,
-            actor_role=actor.role,
-            reason=reason,
-            at=now,
-        )
+    append(
+        session,
+        _EVENTS,
+        {
+            "declaration_id": decl.id,
+            "event": event,
+            "from_status": from_status.value if from_status else None,
+            "to_status": decl.status.value,
+            "version": decl.version,
+            "actor_name": actor.name,
+            "actor_role": actor.role,
+            "reason": reason,
+            "at": now,
+        },
     )
     record(
         session,
@@ -167,6 +173,12 @@ def _check(session: Session, raw: Any, *, principal: Principal, now: datetime) -
 
 def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) -> tuple[dict[str, Any], bool]:
     """Lodge a declaration; returns (receipt, replayed). Same reference and content replays the receipt."""
+    receipt, decl = intake(session, raw=raw, principal=principal, now=now)
+    return receipt, decl is None
+
+
+def intake(session: Session, *, raw: Any, principal: Principal, now: datetime) -> tuple[dict[str, Any], Declaration | None]:
+    """Lodge a declaration; returns its receipt and the new declaration, or the first receipt and None on a replay."""
     if principal.role is not Role.enterprise or principal.enterprise_id is None:
         raise Forbidden("Only enterprise users lodge declarations.")
     ref = raw.get("client_reference") if isinstance(raw, dict) else None
@@ -174,7 +186,7 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
         existing = repository.by_reference(session, enterprise_id=principal.enterprise_id, client_reference=ref)
         if existing is not None:
             if existing.submitted_sha256 == domain.content_sha256(raw):
-                return existing.receipt, True
+                return existing.receipt, None
             raise ClientReferenceReused(
                 f"Client reference {ref} was already used for declaration {existing.number} with different content; use a new reference.",
                 [Problem("DEC-IDM-001", "/client_reference", "This client reference was already used for a different declaration.")],
@@ -224,11 +236,19 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
         updated_at=now,
     )
     session.add(decl)
-    session.flush()
-    session.add(
-        DeclarationVersion(
-            declaration_id=decl.id, version=1, payload=payload, content_sha256=sha, reason=None, actor_name=principal.name, created_at=now
-        )
+    session.flush()  # for its id, which the version, events and assessment refer to
+    append(
+        session,
+        _VERSIONS,
+        {
+            "declaration_id": decl.id,
+            "version": 1,
+            "payload": payload,
+            "content_sha256": sha,
+            "reason": None,
+            "actor_name": principal.name,
+            "created_at": now,
+        },
     )
     actor = principal.actor()
     record_event(
@@ -249,7 +269,7 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
         now=now,
         reason="All intake checks passed." + (" Advance declaration: goods not yet arrived." if advance else ""),
     )
-    return receipt, False
+    return receipt, decl
 
 
 def record_rejection(session: Session, *, raw: Any, principal: Principal | None, problems: Sequence[Problem], now: datetime) -> None:

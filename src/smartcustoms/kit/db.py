@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy import JSON, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -87,3 +87,67 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# --- append-only rows: written in batches, in order, inside the caller's transaction ---------------
+
+_APPENDS = "smartcustoms.appends"
+
+
+def append(session: Session, table: Table, row: dict[str, Any]) -> None:
+    """Queue one row for an append-only table (journal, events, outbox) in the session's transaction.
+
+    The rows are inserted with one multi-row INSERT per table, in the order they were appended,
+    before the session's next statement and at the latest when it commits, so they are visible to
+    every later query in the same transaction and committed or rolled back with it. Without the
+    ORM's unit of work, a row costs a fraction of what an ORM object does; rows that need their
+    id at once, or that are read back as objects in the same transaction, stay ORM objects.
+    """
+    session.info.setdefault(_APPENDS, {}).setdefault(table, []).append(row)
+
+
+def write_appends(session: Session) -> None:
+    """Insert the rows queued by `append` now (called by the session's events; rarely by hand)."""
+    pending: dict[Table, list[dict[str, Any]]] | None = session.info.pop(_APPENDS, None)
+    if pending:
+        conn = session.connection()
+        for table, rows in pending.items():
+            conn.execute(table.insert(), rows)
+
+
+@contextmanager
+def appends_held(session: Session) -> Iterator[None]:
+    """Within the block, queued rows wait for the commit (or an explicit flush) instead of being
+    written before each statement: for code whose queries read none of the append-only tables,
+    so that one lodging's rows go out in one batch per table."""
+    session.info[_HELD] = session.info.get(_HELD, 0) + 1
+    try:
+        yield
+    finally:
+        session.info[_HELD] -= 1
+
+
+_HELD = "smartcustoms.appends.held"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _appends_before_statement(state: ORMExecuteState) -> None:
+    if not state.session.info.get(_HELD):
+        write_appends(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _appends_before_commit(session: Session) -> None:
+    write_appends(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _appends_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    write_appends(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _appends_dropped(session: Session, transaction: Any) -> None:
+    # Rows still queued when the outermost transaction ends were rolled back with it.
+    if transaction.parent is None:
+        session.info.pop(_APPENDS, None)

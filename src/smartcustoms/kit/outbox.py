@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from smartcustoms.kit.db import Base
+from smartcustoms.kit.db import Base, append
 from smartcustoms.kit.types import UTCDateTime
 
 
@@ -27,8 +27,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
 
 
-def enqueue(session: Session, *, topic: str, key: str, payload: dict[str, Any], now: datetime) -> OutboxMessage:
+def enqueue(session: Session, *, topic: str, key: str, payload: dict[str, Any], now: datetime) -> None:
     """Write a message to the outbox inside the caller's transaction."""
-    msg = OutboxMessage(topic=topic, key=key, payload=payload, created_at=now)
-    session.add(msg)
-    return msg
+    append(session, _OUTBOX, {"topic": topic, "key": key, "payload": payload, "created_at": now, "published_at": None, "attempts": 0})
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)

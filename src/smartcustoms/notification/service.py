@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from smartcustoms.adapters.bus import Bus
-from smartcustoms.adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, signature
+from smartcustoms.adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendResult, WebhookSender, signature
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
@@ -30,41 +32,56 @@ def _enterprise(principal: Principal) -> str:
 
 
 def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -> int:
-    """Publish pending outbox messages in order, fan them out to feeds and webhooks; returns how many."""
-    pending = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id).limit(batch)
+    """Publish pending outbox messages in order, fan them out to feeds and webhooks; returns how many.
+
+    Written with plain statements rather than ORM objects: one read of the batch, one UPDATE
+    marking it published, one multi-row INSERT of the enterprises' notifications (their ids keep
+    the outbox's order), and, only when some enterprise has a webhook, the deliveries.
+    """
+    om = OutboxMessage
+    pending = session.execute(
+        select(om.id, om.topic, om.key, om.payload, om.created_at).where(om.published_at.is_(None)).order_by(om.id).limit(batch)
     ).all()
     if not pending:
         return 0
-    subs: dict[str, list[WebhookSubscription]] = {}
-    for s in session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))):
-        subs.setdefault(s.enterprise_uscc, []).append(s)
-    pushed: list[tuple[Notification, list[WebhookSubscription]]] = []
-    for msg in pending:
-        msg.attempts += 1
-        bus.publish(f"smartcustoms.{msg.topic}", msg.payload, msg_id=f"outbox-{msg.id}")
-        for uscc in msg.payload.get("enterprises", []):
-            note = Notification(
-                enterprise_uscc=uscc,
-                outbox_id=msg.id,
-                number=msg.payload.get("number", msg.key),
-                event=msg.payload.get("event", msg.topic),
-                status=msg.payload.get("status", ""),
-                payload=msg.payload,
-                at=msg.created_at,
+    subs: dict[str, list[int]] = {}
+    for sub_id, uscc in session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.enterprise_uscc).where(WebhookSubscription.active.is_(True))
+    ):
+        subs.setdefault(uscc, []).append(sub_id)
+    notes: list[dict[str, Any]] = []
+    for msg_id, topic, key, payload, created_at in pending:
+        bus.publish(f"smartcustoms.{topic}", payload, msg_id=f"outbox-{msg_id}")
+        for uscc in payload.get("enterprises", []):
+            notes.append(
+                {
+                    "enterprise_uscc": uscc,
+                    "outbox_id": msg_id,
+                    "number": payload.get("number", key),
+                    "event": payload.get("event", topic),
+                    "status": payload.get("status", ""),
+                    "payload": payload,
+                    "at": created_at,
+                }
             )
-            session.add(note)
-            if uscc in subs:
-                pushed.append((note, subs[uscc]))
-        msg.published_at = now
-    # One flush for the whole batch (the notifications keep the order they were added in); a
-    # second one only when webhook deliveries need the notifications' ids.
-    session.flush()
-    if pushed:
-        for note, to in pushed:
-            for sub in to:
-                session.add(WebhookDelivery(subscription_id=sub.id, notification_id=note.id, next_attempt_at=now, created_at=now))
-        session.flush()
+    ids = [row[0] for row in pending]
+    session.execute(update(om).where(om.id.in_(ids)).values(published_at=now, attempts=om.attempts + 1))
+    if notes:
+        session.execute(insert(Notification), notes)
+    if notes and any(n["enterprise_uscc"] in subs for n in notes):
+        pushed = session.execute(
+            select(Notification.id, Notification.enterprise_uscc)
+            .where(Notification.outbox_id.in_(ids), Notification.enterprise_uscc.in_(list(subs)))
+            .order_by(Notification.id)
+        ).all()
+        session.execute(
+            insert(WebhookDelivery),
+            [
+                {"subscription_id": sub_id, "notification_id": note_id, "next_attempt_at": now, "created_at": now}
+                for note_id, uscc in pushed
+                for sub_id in subs[uscc]
+            ],
+        )
     return len(pending)
 
 
@@ -129,35 +146,88 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 
 
-def deliver_due(session: Session, *, sender: WebhookSender, now: datetime, give_up_after: timedelta, batch: int = 50) -> int:
-    """Try every delivery that is due once; schedules retries, gives up after `give_up_after`."""
-    due = session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.done.is_(False), WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+@dataclass(frozen=True)
+class Attempt:
+    """One claimed webhook delivery, with everything needed to send it outside any transaction."""
+
+    delivery_id: int
+    subscription_id: int
+    url: str
+    secret: str
+    event: str
+    body: bytes
+    attempts: int
+    created_at: datetime
+    active: bool
+
+
+CLAIM_LEASE = timedelta(minutes=2)
+
+
+def due(session: Session, *, now: datetime) -> bool:
+    """Whether any webhook delivery is due (a cheap read, so an idle relay takes no write lock)."""
+    wd = WebhookDelivery
+    return session.scalar(select(wd.id).where(wd.done.is_(False), wd.next_attempt_at <= now).limit(1)) is not None
+
+
+def claim_due(session: Session, *, now: datetime, batch: int = 50, lease: timedelta = CLAIM_LEASE) -> list[Attempt]:
+    """Claim the deliveries that are due: each is pushed back by `lease`, so no other relay sends it meanwhile
+    and, if this one dies before settling, it is tried again when the lease runs out."""
+    wd, ws, n = WebhookDelivery, WebhookSubscription, Notification
+    rows = session.execute(
+        select(wd.id, wd.attempts, wd.created_at, ws.id, ws.url, ws.secret, ws.active, n.id, n.event, n.number, n.status, n.payload)
+        .join(ws, ws.id == wd.subscription_id)
+        .join(n, n.id == wd.notification_id)
+        .where(wd.done.is_(False), wd.next_attempt_at <= now)
+        .order_by(wd.next_attempt_at, wd.id)
         .limit(batch)
     ).all()
-    for d in due:
-        sub = session.get(WebhookSubscription, d.subscription_id)
-        note = session.get(Notification, d.notification_id)
-        assert sub is not None and note is not None
-        if not sub.active:
+    if rows:
+        session.execute(update(wd).where(wd.id.in_([r[0] for r in rows])).values(next_attempt_at=now + lease))
+    return [
+        Attempt(
+            delivery_id=d_id,
+            subscription_id=sub_id,
+            url=url,
+            secret=secret,
+            event=event,
+            body=json.dumps(
+                {"id": n_id, "event": event, "number": number, "status": status, "data": payload}, separators=(",", ":")
+            ).encode(),
+            attempts=attempts,
+            created_at=created_at,
+            active=active,
+        )
+        for d_id, attempts, created_at, sub_id, url, secret, active, n_id, event, number, status, payload in rows
+    ]
+
+
+def send(sender: WebhookSender, attempt: Attempt, *, now: datetime) -> SendResult | None:
+    """Post one claimed delivery, signed; None when its webhook was removed meanwhile (nothing is sent)."""
+    if not attempt.active:
+        return None
+    ts = int(now.timestamp())
+    return sender.send(
+        attempt.url,
+        attempt.body,
+        {
+            SIGNATURE_HEADER: signature(attempt.secret, ts, attempt.body),
+            TIMESTAMP_HEADER: str(ts),
+            "X-SmartCustoms-Event": attempt.event,
+            "X-SmartCustoms-Delivery": str(attempt.delivery_id),
+        },
+    )
+
+
+def settle(session: Session, results: list[tuple[Attempt, SendResult | None]], *, now: datetime, give_up_after: timedelta) -> None:
+    """Record what each send gave: delivered, retry later with backoff, or given up after a day."""
+    for attempt, result in results:
+        d = session.get(WebhookDelivery, attempt.delivery_id)
+        if d is None or d.done:
+            continue
+        if result is None:
             d.done, d.gave_up_at, d.last_error = True, now, "webhook removed"
             continue
-        body = json.dumps(
-            {"id": note.id, "event": note.event, "number": note.number, "status": note.status, "data": note.payload}, separators=(",", ":")
-        ).encode()
-        ts = int(now.timestamp())
-        result = sender.send(
-            sub.url,
-            body,
-            {
-                SIGNATURE_HEADER: signature(sub.secret, ts, body),
-                TIMESTAMP_HEADER: str(ts),
-                "X-SmartCustoms-Event": note.event,
-                "X-SmartCustoms-Delivery": str(d.id),
-            },
-        )
         d.attempts += 1
         d.last_status, d.last_error = result.status, result.error
         if result.ok:
@@ -169,11 +239,9 @@ def deliver_due(session: Session, *, sender: WebhookSender, now: datetime, give_
                 actor=Actor.system("webhook"),
                 action="webhook.gave_up",
                 subject_type="webhook",
-                subject_id=str(sub.id),
+                subject_id=str(attempt.subscription_id),
                 now=now,
                 after={"delivery": d.id, "attempts": d.attempts, "last_error": result.error},
             )
         else:
             d.next_attempt_at = now + backoff(d.attempts)
-    session.flush()
-    return len(due)

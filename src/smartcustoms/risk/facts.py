@@ -28,7 +28,7 @@ FACTS: dict[str, tuple[FactType, str]] = {
     "departure_country": ("text", "country the goods left from (transshipment hub or origin)"),
     "carrier": ("text", "carrier code: the first four letters of the bill of lading"),
     "importer_credit": ("text", "credit rating of the importer: aeo, general, low, unknown"),
-    "importer_declarations": ("number", "declarations the importer lodged before this one"),
+    "importer_declarations": ("number", "declarations the importer lodged before this one (counted up to 10,000)"),
     "importer_first": ("bool", "true if this is the importer's first declaration"),
     "documents": ("set", "types of the documents listed"),
     "total_value": ("number", "total value of all items"),

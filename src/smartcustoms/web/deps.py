@@ -26,9 +26,18 @@ def principal(request: Request) -> Principal:
     """The caller, from a bearer token or the web-session cookie; 401 otherwise."""
     rt = runtime(request)
     header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+        seconds = rt.settings.auth_cache_seconds
+        known = auth_service.token_cache.get(token, seconds=seconds)
+        if known is not None:
+            return known
+        with rt.read() as s:
+            who = auth_service.authenticate_token(s, token=token)
+        if seconds > 0:
+            auth_service.token_cache.put(token, who)
+        return who
     with rt.read() as s:
-        if header.lower().startswith("bearer "):
-            return auth_service.authenticate_token(s, token=header[7:].strip())
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             return auth_service.authenticate_cookie(s, cookie=cookie, secret=rt.settings.secret_key)

@@ -15,16 +15,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
-from smartcustoms.declaration import repository
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from smartcustoms.kit.db import appends_held
 from smartcustoms.party.models import CreditRating, Enterprise
 from smartcustoms.risk import facts as facts_mod
 from smartcustoms.risk.history import service as history
@@ -231,10 +231,18 @@ def settings(session: Session) -> list[Setting]:
 # --- assessment ----------------------------------------------------------------------------------
 
 
+IMPORTER_COUNT_CAP = 10_000  # the fact only needs to tell new and small importers apart; bounded work
+_IMPORTER_COUNT = select(func.count()).select_from(
+    select(Declaration.id)
+    .where(Declaration.trader_uscc == bindparam("uscc"), Declaration.id < bindparam("before"))
+    .limit(IMPORTER_COUNT_CAP)
+    .subquery()
+)
+
+
 def _importer_count(session: Session, decl: Declaration) -> int:
-    n = session.scalar(
-        select(func.count()).select_from(Declaration).where(Declaration.trader_uscc == decl.trader_uscc, Declaration.id < decl.id)
-    )
+    """How many declarations the importer lodged before this one, counted up to `IMPORTER_COUNT_CAP`."""
+    n = session.scalar(_IMPORTER_COUNT, {"uscc": decl.trader_uscc, "before": decl.id})
     return int(n or 0)
 
 
@@ -306,7 +314,6 @@ def assess(session: Session, *, decl: Declaration, now: datetime) -> Assessment:
         assessed_at=now,
     )
     session.add(a)
-    session.flush()
     return a
 
 
@@ -638,16 +645,18 @@ def profile(session: Session, *, uscc: str, now: datetime, days: int = 365) -> d
 
 def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) -> tuple[dict[str, Any], bool]:
     """Lodge a declaration and, in the same transaction, assess it and route it to a lane."""
-    receipt, replayed = declaration_service.lodge(session, raw=raw, principal=principal, now=now)
-    if not replayed:
-        decl = repository.by_number(session, number=receipt["number"])
-        assert decl is not None  # just written in this transaction
+    receipt, decl = declaration_service.intake(session, raw=raw, principal=principal, now=now)
+    if decl is None:
+        return receipt, True
+    # Nothing the assessment reads depends on the declaration's new status, its events, journal
+    # entries or outbox messages: all of them are written once, with the assessment, at commit.
+    with session.no_autoflush, appends_held(session):
         a = assess_and_route(session, decl=decl, now=now)
-        # The answer tells the trader at once where the goods stand; a retry replays the same answer.
-        shown = view(a, principal=principal, decl=decl)
-        receipt = {**receipt, "status": decl.status.value, "assessment": {k: shown[k] for k in ("lane", "check", "message")}}
-        decl.receipt = receipt
-    return receipt, replayed
+    # The answer tells the trader at once where the goods stand; a retry replays the same answer.
+    shown = view(a, principal=principal, decl=decl)
+    receipt = {**receipt, "status": decl.status.value, "assessment": {k: shown[k] for k in ("lane", "check", "message")}}
+    decl.receipt = receipt
+    return receipt, False
 
 
 def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, principal: Principal, now: datetime) -> Declaration:
