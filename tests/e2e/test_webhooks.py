@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from smartcustoms.adapters.bus import InProcessBus
 from smartcustoms.adapters.storage import DirectoryStore
@@ -351,17 +351,15 @@ class _SlowReceiver:
         # A lodging or any other write while the webhook is in flight: on SQLite this needs the
         # single write lock, so it would wait (and here fail fast) if the relay held a transaction.
         engine = self.rt.engine
+        delivery = int(headers["X-SmartCustoms-Delivery"])
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA busy_timeout=200")
-            else:  # PostgreSQL: no session of ours may sit in an open transaction meanwhile
-                idle = conn.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-                ).scalar_one()
-                assert idle == 0
-            conn.execute(
-                WebhookSubscription.__table__.update().where(WebhookSubscription.id == -1).values(active=False)  # type: ignore[attr-defined]
-            )
+                conn.execute(
+                    WebhookSubscription.__table__.update().where(WebhookSubscription.id == -1).values(active=False)  # type: ignore[attr-defined]
+                )
+            else:  # PostgreSQL: the delivery's row must not be locked by a transaction still open in the relay
+                conn.execute(text("SELECT id FROM webhook_delivery WHERE id = :id FOR UPDATE NOWAIT"), {"id": delivery})
             conn.commit()
         self.writes_during_send.append(headers["X-SmartCustoms-Delivery"])
         return SendResult(True, 200, None)

@@ -7,9 +7,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from smartcustoms.adapters.bus import Bus
@@ -21,6 +21,8 @@ from smartcustoms.errors import Forbidden, NotFound
 from smartcustoms.kit.outbox import OutboxMessage
 from smartcustoms.notification.models import Notification, WebhookDelivery, WebhookSubscription
 
+_NOTIFICATIONS = cast(Table, Notification.__table__)
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 3600
 
@@ -65,9 +67,10 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
                 }
             )
     ids = [row[0] for row in pending]
-    session.execute(update(om).where(om.id.in_(ids)).values(published_at=now, attempts=om.attempts + 1))
+    outbox = cast(Table, om.__table__)
+    session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now, attempts=outbox.c.attempts + 1))
     if notes:
-        session.execute(insert(Notification), notes)
+        session.execute(insert(_NOTIFICATIONS), notes)  # the table, not the class: a plain multi-row INSERT
     if notes and any(n["enterprise_uscc"] in subs for n in notes):
         pushed = session.execute(
             select(Notification.id, Notification.enterprise_uscc)
@@ -75,7 +78,7 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
             .order_by(Notification.id)
         ).all()
         session.execute(
-            insert(WebhookDelivery),
+            insert(_DELIVERIES),
             [
                 {"subscription_id": sub_id, "notification_id": note_id, "next_attempt_at": now, "created_at": now}
                 for note_id, uscc in pushed

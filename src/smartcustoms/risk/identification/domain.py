@@ -458,6 +458,7 @@ PARTS_SMOOTHING = 0.001
 # descriptions, which measure, 3 % of correct lines are then flagged without history, none with it.
 TEMPERATURE = 0.78
 FLAG_THRESHOLD = 0.7
+SUGGEST_MEMO = 20_000  # descriptions whose suggestions a classifier remembers (a few MB)
 TOP_K_AGREE = 3  # a declared heading among this many suggestions agrees...
 AGREE_PROBABILITY = 0.01  # ...if it has at least this probability (a 0.001 % third place is no suggestion)
 
@@ -514,15 +515,31 @@ class Classifier:
         e = np.exp(z)
         return np.asarray(e / e.sum())
 
+    @functools.cached_property
+    def _memo(self) -> dict[tuple[str, int], tuple[Suggestion, ...]]:
+        return {}
+
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
-        """The `k` most likely headings, most likely first; empty when the text says nothing the model knows."""
+        """The `k` most likely headings, most likely first; empty when the text says nothing the model knows.
+
+        Answers are remembered for the last `SUGGEST_MEMO` texts: traders declare the same goods
+        under the same descriptions again and again, and the answer depends on the text alone.
+        """
+        key = (text, k)
+        known = self._memo.get(key)
+        if known is not None:
+            return list(known)
         p = self.probabilities(text)
-        if p is None:
-            return []
-        k = max(1, min(k, self.size))
-        top = np.argpartition(-p, k - 1)[:k]
-        top = top[np.argsort(-p[top], kind="stable")]
-        return [Suggestion(str(self.headings[i]), float(p[i]), self.texts[i]) for i in top]
+        found: tuple[Suggestion, ...] = ()
+        if p is not None:
+            k = max(1, min(k, self.size))
+            top = np.argpartition(-p, k - 1)[:k]
+            top = top[np.argsort(-p[top], kind="stable")]
+            found = tuple(Suggestion(str(self.headings[i]), float(p[i]), self.texts[i]) for i in top)
+        if len(self._memo) >= SUGGEST_MEMO:
+            self._memo.clear()
+        self._memo[key] = found
+        return list(found)
 
     def check(
         self, items: Sequence[Mapping[str, Any]], *, threshold: float | None = None, agree_probability: float = AGREE_PROBABILITY
