@@ -28,10 +28,11 @@ class Settings(BaseSettings):
     bus_url: str = Field(default="", description="nats://host:port for JetStream; empty = in-process")
     max_document_bytes: int = 20 * 1024 * 1024
     relay_interval_seconds: float = 0.5
-    relay_busy_interval_seconds: float = Field(default=0.1, ge=0, description="pause between relay batches while there is work")
+    relay_busy_interval_seconds: float = Field(default=0.25, ge=0, description="pause between relay batches while there is work")
     webhook_timeout_seconds: float = 5.0
     webhook_give_up_after_seconds: int = 24 * 3600
     session_hours: int = 12
+    request_threads: int = Field(default=40, ge=1, le=200, description="requests a server process works on at once")
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, le=60, description="how long a server remembers a bearer token's user; revocations elsewhere wait this long"
     )

@@ -37,6 +37,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+# As many pooled connections as the web server runs request threads (anyio's default limiter: 40),
+# so that under load no connection is closed on return and opened again for the next request
+# (a new PostgreSQL connection is a new server process). Overflow covers the relay and the CLI.
+POOL_SIZE = 40
+MAX_OVERFLOW = 10
+
+
 def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
     """An engine for the URL, with SQLite tuned for concurrent durable use.
 
@@ -52,8 +59,8 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=kwargs.pop("pool_size", 20),
-            max_overflow=kwargs.pop("max_overflow", 20),
+            pool_size=kwargs.pop("pool_size", POOL_SIZE),
+            max_overflow=kwargs.pop("max_overflow", MAX_OVERFLOW),
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -67,7 +74,13 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
             dbapi_connection.isolation_level = None
 
         return engine
-    return create_engine(url, pool_size=kwargs.pop("pool_size", 20), max_overflow=20, pool_pre_ping=True, **kwargs)
+    return create_engine(
+        url,
+        pool_size=kwargs.pop("pool_size", POOL_SIZE),
+        max_overflow=kwargs.pop("max_overflow", MAX_OVERFLOW),
+        pool_pre_ping=True,
+        **kwargs,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

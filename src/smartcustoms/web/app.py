@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +51,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Routes and dependencies run in anyio's worker threads; their number is how many requests
+        # work on the database at once in this process (the rest wait their turn, unharmed).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = rt.settings.request_threads
         if start_workers:
             rt.start()
         yield

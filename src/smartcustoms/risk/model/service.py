@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
@@ -296,6 +296,7 @@ def invalidate() -> None:
     with _lock:
         _models.clear()
         _snapshots.clear()
+        _serving_rows.clear()
 
 
 # Built once: this runs in every lodging's transaction, and building a statement costs more than
@@ -305,9 +306,32 @@ _SERVING = select(RiskModel.name, RiskModel.version, RiskModel.procedure, RiskMo
 )
 
 
+SERVING_TTL_SECONDS = 10.0
+_serving_rows: dict[tuple[str, str], tuple[float, list[Any]]] = {}
+
+
+def _forget_serving(session: Session) -> None:
+    """A model changed role: forget who serves now, and once more when the change is committed."""
+    _serving_rows.clear()
+    event.listen(session, "after_commit", lambda _s: _serving_rows.clear(), once=True)
+
+
 def for_procedure(session: Session, *, procedure: str) -> tuple[LoadedModel | None, LoadedModel | None]:
-    """The champion and the challenger serving a procedure (a procedure's own, else those for "*")."""
-    rows = session.execute(_SERVING, {"procedures": sorted({procedure, "*"})}).all()
+    """The champion and the challenger serving a procedure (a procedure's own, else those for "*").
+
+    Which versions serve is remembered for `SERVING_TTL_SECONDS`: an activation or retirement in
+    this process is seen at once, one in another process (the CLI) within that time.
+    """
+    key = (_url(session), procedure)
+    hit = _serving_rows.get(key)
+    if hit is not None and time.monotonic() - hit[0] < SERVING_TTL_SECONDS:
+        rows = hit[1]
+    else:
+        rows = list(session.execute(_SERVING, {"procedures": sorted({procedure, "*"})}).all())
+        with _lock:
+            if len(_serving_rows) > 64:
+                _serving_rows.clear()
+            _serving_rows[key] = (time.monotonic(), rows)
     out: list[LoadedModel | None] = []
     for role in (ModelRole.champion, ModelRole.challenger):
         own = [r for r in rows if r.role == role and r.procedure == procedure]
@@ -714,6 +738,7 @@ def activate(session: Session, *, name: str, version: int, role: str, procedure:
         )
     row.role, row.procedure = new_role, procedure
     session.flush()
+    _forget_serving(session)
     record(
         session,
         actor=actor,
@@ -733,6 +758,7 @@ def retire(session: Session, *, name: str, version: int, reason: str, actor: Act
     before = {"role": row.role.value, "procedure": row.procedure}
     row.role = ModelRole.retired
     session.flush()
+    _forget_serving(session)
     record(
         session,
         actor=actor,
