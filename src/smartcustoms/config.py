@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     webhook_give_up_after_seconds: int = 24 * 3600
     session_hours: int = 12
-    request_threads: int = Field(default=40, ge=1, le=200, description="requests a server process works on at once")
+    request_threads: int = Field(default=8, ge=1, le=200, description="requests a server process works on at once")
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, le=60, description="how long a server remembers a bearer token's user; revocations elsewhere wait this long"
     )

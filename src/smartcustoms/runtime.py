@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -17,8 +18,10 @@ from smartcustoms.config import Settings
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.db import make_engine, make_sessionmaker, transaction
 from smartcustoms.notification import service as notification_service
+from smartcustoms.risk.selectivity import service as selectivity
 
 log = structlog.get_logger("smartcustoms")
+WARM_EVERY_SECONDS = 60.0
 
 
 class Runtime:
@@ -81,8 +84,22 @@ class Runtime:
                 )
             return relayed, len(claimed)
 
+    def warm(self, now: datetime | None = None) -> list[str]:
+        """Build the caches lodgings would otherwise build inside themselves (see `selectivity.keep_warm`)."""
+        with self.read() as s:
+            return selectivity.keep_warm(s, now=now or utcnow())
+
     def _loop(self) -> None:
+        warmed_at = float("-inf")
         while not self._stop.is_set():
+            if time.monotonic() - warmed_at >= WARM_EVERY_SECONDS:
+                warmed_at = time.monotonic()
+                try:
+                    built = self.warm()
+                    if built:
+                        log.info("caches.warmed", built=built, seconds=round(time.monotonic() - warmed_at, 3))
+                except Exception:  # a cold cache is slower, not wrong: lodgings build it themselves
+                    log.exception("caches.warm_failed")
             pause = self.settings.relay_interval_seconds
             try:
                 relayed, delivered = self.pump()

@@ -104,3 +104,25 @@ def test_thresholds_follow_the_scores_the_offices_actually_see(rt: Runtime, worl
     lanes = [a.lane for a in rows]
     # Without random checks or rules, the lanes follow the targets (5 % red, 10 % yellow) within sampling noise.
     assert lanes.count("red") <= 10 and lanes.count("red") + lanes.count("yellow") <= 24, lanes
+
+
+def test_the_worker_builds_the_classifier_and_the_snapshot_before_lodgings_need_them(
+    rt: Runtime, world: World, history_csv: Path, world_sim: Simulator
+) -> None:
+    from smartcustoms.risk.identification import service as identification
+
+    identification.invalidate()
+    assert rt.warm(NOW) == ["identification"]  # no model serves yet: no snapshot to build
+    _champion(rt, history_csv)
+    assert rt.warm(NOW) == ["snapshot"]
+    assert rt.warm(NOW) == []  # both are fresh
+    with rt.read() as s:
+        cached = models.snapshot(s, until=NOW.date())
+    # Late in the snapshot's life the worker builds the next one, which lodgings then use.
+    key = next(k for k in models._snapshots if k[1] == NOW.date())
+    stamp, generation, snap = models._snapshots[key]
+    assert snap is cached
+    models._snapshots[key] = (stamp - models.SNAPSHOT_TTL_SECONDS * 0.85, generation, snap)
+    assert rt.warm(NOW) == ["snapshot"]
+    with rt.read() as s:
+        assert models.snapshot(s, until=NOW.date()) is not cached

@@ -37,9 +37,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-# As many pooled connections as the web server runs request threads (anyio's default limiter: 40),
-# so that under load no connection is closed on return and opened again for the next request
-# (a new PostgreSQL connection is a new server process). Overflow covers the relay and the CLI.
+# At least as many pooled connections as a server process runs request threads (8 by default,
+# SMARTCUSTOMS_REQUEST_THREADS up to 40) plus its relay, so that under load no connection is closed
+# on return and opened again for the next request (a new PostgreSQL connection is a new server
+# process). Connections are opened only when needed: an idle pool holds few.
 POOL_SIZE = 40
 MAX_OVERFLOW = 10
 

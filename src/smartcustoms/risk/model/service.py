@@ -272,16 +272,18 @@ _snapshots: dict[tuple[str, date], tuple[float, int, F.Snapshot]] = {}
 SNAPSHOT_TTL_SECONDS = 600.0
 
 
-def snapshot(session: Session, *, until: date) -> F.Snapshot:
+def snapshot(session: Session, *, until: date, max_age: float = SNAPSHOT_TTL_SECONDS) -> F.Snapshot:
     """Track records and references from all history before `until`, cached per database and day.
 
-    The cache holds for ten minutes, or until history changes in this process (an import or an
-    outcome); another process's changes are seen within the ten minutes.
+    The cache holds for ten minutes (`max_age`), or until history changes in this process (an
+    import or an outcome); another process's changes are seen within the ten minutes. The
+    runtime's worker rebuilds it before it expires (`selectivity.keep_warm`), so that lodgings
+    do not pay for the rebuild.
     """
     key = (_url(session), until)
     n = history.generation()
     hit = _snapshots.get(key)
-    if hit is not None and hit[1] == n and time.monotonic() - hit[0] < SNAPSHOT_TTL_SECONDS:
+    if hit is not None and hit[1] == n and time.monotonic() - hit[0] < max_age:
         return hit[2]
     snap = F.make_snapshot(history.frame(session, date_to=until, knowledge=False), until)
     with _lock:

@@ -31,6 +31,7 @@ from smartcustoms.risk.history import service as history
 from smartcustoms.risk.identification import service as identification
 from smartcustoms.risk.knowledge import service as knowledge
 from smartcustoms.risk.model import service as models
+from smartcustoms.risk.model.models import ModelRole, RiskModel
 from smartcustoms.risk.parameter import service as parameters
 from smartcustoms.risk.selectivity import domain
 from smartcustoms.risk.selectivity.models import Assessment, Outcome, SelectivitySetting
@@ -667,6 +668,26 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
     else:
         reassess(session, decl=decl, now=now)
     return decl
+
+
+def keep_warm(session: Session, *, now: datetime) -> list[str]:
+    """Build now what the next lodgings would otherwise build inside themselves; returns what was built.
+
+    The HS classifier (seconds, on first use) and, when a model serves, the history snapshot its
+    features read (a second on a large history, every ten minutes): the runtime's worker calls
+    this at start and every minute, and rebuilds the snapshot when it is 80 % through its life.
+    """
+    built = []
+    t0 = time.monotonic()
+    identification.check_items(session, [])  # builds the classifier if this process has none
+    if time.monotonic() - t0 > 0.05:
+        built.append("identification")
+    if session.scalar(select(RiskModel.id).where(RiskModel.role == ModelRole.champion).limit(1)) is not None:
+        t0 = time.monotonic()
+        models.snapshot(session, until=now.date(), max_age=models.SNAPSHOT_TTL_SECONDS * 0.8)
+        if time.monotonic() - t0 > 0.05:
+            built.append("snapshot")
+    return built
 
 
 def invalidate_all() -> None:
