@@ -1,4 +1,4 @@
-"""Single assessment inside lodging: rules, model score, TreeSHAP explanation, random draw, insert.
+"""Single assessment inside lodging: rules, model score, TreeSHAP explanation, random draw, decision.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m bench.assessment [--db sqlite|postgresql|both] [--lodgings 1000] [--json]
 
@@ -14,10 +14,11 @@ history and activated as champion.
 Then the declarations the simulator made for the last two weeks (not in the imported history)
 are lodged one after another, each under a new client reference, by their importer's user,
 through `risk.selectivity.service.lodge` inside `Runtime.write()`, the way the API lodges them.
-`selectivity.assess` is wrapped where lodging calls it: the lodging's own pending rows are
-flushed first (they would be written anyway, and are not the assessment's), then the assessment
-is timed and its SQL statements counted (`before_cursor_execute`), with a breakdown of its parts.
-The whole `lodge` call and its commit are timed too. The first lodgings warm the caches (model,
+`selectivity.assess` is wrapped where lodging calls it: the assessment is timed and its SQL
+statements counted (`before_cursor_execute`), with a breakdown of its parts. Its row is written
+at commit with the lodging's other rows (the declaration's update, its events, journal entries
+and outbox messages), so the insert is in the commit's figures, not the assessment's. The whole
+`lodge` call and its commit are timed too, with the thread's CPU time and statement count. The first lodgings warm the caches (model,
 history snapshot, rules, knowledge) and are reported apart; so is what rebuilding each cache
 costs, since a long-running server pays it inside some lodging every time a cache expires.
 """
@@ -138,7 +139,6 @@ def instrumented(engines: list[Any]) -> Iterator[Probe]:
     original_assess = selectivity.assess
 
     def assess(session: Session, *, decl: Any, now: datetime) -> Any:
-        session.flush()  # the lodging's pending rows: written anyway, not the assessment's work
         sample = Sample()
         n0, t0, c0 = probe.statements, time.perf_counter(), time.thread_time()
         probe.current = sample
@@ -169,7 +169,6 @@ def instrumented(engines: list[Any]) -> Iterator[Probe]:
         (selectivity, "_recent_quantiles", "thresholds from recent scores (cached 30 s)"),
         (domain, "draw", "random draw"),
         (domain, "decide", "lane decision"),
-        (Session, "flush", "assessment insert (flush)"),
     ):
         probe.part(owner, attr, label)
     try:
