@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 0.5
     relay_busy_interval_seconds: float = Field(default=0.25, ge=0, description="pause between relay batches while there is work")
     webhook_timeout_seconds: float = 5.0
+    webhook_allow_private_networks: bool = Field(
+        default=False, description="let webhooks reach loopback and private addresses (tests, closed networks)"
+    )
     webhook_give_up_after_seconds: int = 24 * 3600
     session_hours: int = 12
     request_threads: int = Field(default=8, ge=1, le=200, description="requests a server process works on at once")

@@ -37,7 +37,9 @@ class Runtime:
         self._reader = make_sessionmaker(self.read_engine)
         self.store: FileStore = store or DirectoryStore(settings.storage_dir)
         self._bus = bus
-        self.sender: WebhookSender = sender or HttpSender(settings.webhook_timeout_seconds)
+        self.sender: WebhookSender = sender or HttpSender(
+            settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private_networks
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pump_lock = threading.Lock()

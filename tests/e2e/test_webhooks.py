@@ -21,6 +21,7 @@ from smartcustoms.adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, Ht
 from smartcustoms.audit.models import AuditEntry
 from smartcustoms.config import Settings
 from smartcustoms.declaration import service as declaration_service
+from smartcustoms.errors import ValidationFailed
 from smartcustoms.notification import service as notification_service
 from smartcustoms.notification.models import WebhookDelivery, WebhookSubscription
 from smartcustoms.runtime import Runtime
@@ -270,7 +271,7 @@ def receiver() -> Iterator[tuple[str, list[tuple[str, dict[str, str], bytes]]]]:
 @pytest.fixture
 def http_rt(db_url: str, tmp_path: Path, world: World) -> Iterator[Runtime]:
     """A runtime like `rt` on the same database, but pushing webhooks with the real HttpSender."""
-    sender = HttpSender(timeout=5.0)
+    sender = HttpSender(timeout=5.0, allow_private=True)  # the receiver is on 127.0.0.1
     runtime = Runtime(
         Settings(database_url=db_url, storage_dir=tmp_path / "files", max_document_bytes=64 * 1024),
         bus=InProcessBus(),
@@ -288,7 +289,9 @@ def test_a_real_signed_post_arrives_at_a_real_http_receiver(
 ) -> None:
     base, received = receiver
     with http_rt.write() as s:
-        sub = notification_service.register_webhook(s, url=f"{base}/hooks/customs", principal=world.principals["broker"], now=NOW)
+        sub = notification_service.register_webhook(
+            s, url=f"{base}/hooks/customs", principal=world.principals["broker"], now=NOW, allow_private=True
+        )
         secret = sub.secret
     with http_rt.write() as s:
         receipt, _ = declaration_service.lodge(s, raw=example(), principal=world.principals["broker"], now=NOW)
@@ -315,7 +318,7 @@ def test_a_real_receiver_answering_500_is_retried_later(
 ) -> None:
     base, received = receiver
     with http_rt.write() as s:
-        notification_service.register_webhook(s, url=f"{base}/broken", principal=world.principals["broker"], now=NOW)
+        notification_service.register_webhook(s, url=f"{base}/broken", principal=world.principals["broker"], now=NOW, allow_private=True)
     with http_rt.write() as s:
         declaration_service.lodge(s, raw=example(), principal=world.principals["broker"], now=NOW)
     http_rt.pump(T0)
@@ -330,7 +333,9 @@ def test_an_unreachable_endpoint_is_recorded_as_a_failure_not_an_exception(http_
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with http_rt.write() as s:
-        notification_service.register_webhook(s, url=f"http://127.0.0.1:{port}/gone", principal=world.principals["broker"], now=NOW)
+        notification_service.register_webhook(
+            s, url=f"http://127.0.0.1:{port}/gone", principal=world.principals["broker"], now=NOW, allow_private=True
+        )
     with http_rt.write() as s:
         declaration_service.lodge(s, raw=example(), principal=world.principals["broker"], now=NOW)
     assert http_rt.pump(T0) == (2, 2)
@@ -393,3 +398,50 @@ def test_a_relay_that_dies_after_claiming_deliveries_leaves_them_to_be_tried_whe
     lapsed = T0 + notification_service.CLAIM_LEASE
     assert rt.pump(lapsed) == (0, 3)
     assert len(_sender(rt).sent) == 3 and [d[:2] for d in _deliveries(rt)] == [(1, True)] * 3
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://localhost:4222/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8000/hook",
+        "https://192.168.0.10/hook",
+        "http://100.64.0.1/hook",
+    ],
+)
+def test_a_webhook_to_a_local_or_private_address_is_refused_and_nothing_is_stored(
+    client: TestClient, world: World, rt: Runtime, url: str
+) -> None:
+    r = client.post(API, json={"url": url}, headers=world.headers("broker"))
+    assert r.status_code == 422, r.text
+    assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("NOT-WHK-001", "/url")]
+    assert client.get(API, headers=world.headers("broker")).json() == []
+    with rt.read() as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.registered")).all() == []
+
+
+def test_in_production_a_webhook_must_use_https(world: World, rt: Runtime) -> None:
+    with rt.write() as s, pytest.raises(ValidationFailed) as refused:
+        notification_service.register_webhook(
+            s, url="http://hooks.broker.example/x", principal=world.principals["broker"], now=NOW, require_https=True
+        )
+    assert [p.code for p in refused.value.problems] == ["NOT-WHK-002"]
+    with rt.write() as s:
+        notification_service.register_webhook(s, url=HOOK, principal=world.principals["broker"], now=NOW, require_https=True)
+
+
+def test_the_real_sender_does_not_post_to_a_private_address_even_when_a_name_resolves_to_one(receiver: Any) -> None:
+    base, received = receiver
+    guarded = HttpSender(timeout=5.0)
+    # "localhost" and 127.0.0.1 both lead to the receiver; neither gets the request.
+    for url in (f"{base}/hooks/customs", base.replace("127.0.0.1", "localhost") + "/hooks/customs"):
+        result = guarded.send(url, b"{}", {})
+        assert not result.ok and result.status is None
+        assert result.error is not None and result.error.startswith("not sent:") and "not a public address" in result.error
+    assert received == []
+    open_sender = HttpSender(timeout=5.0, allow_private=True)
+    assert open_sender.send(f"{base}/hooks/customs", b"{}", {}).ok
+    assert len(received) == 1

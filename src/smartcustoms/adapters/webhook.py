@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,14 +43,41 @@ class WebhookSender(Protocol):
         ...
 
 
-class HttpSender:
-    """The real sender, over HTTP with a timeout."""
+def non_public_address(host: str, port: int | None = None) -> str | None:
+    """The first address the host resolves to that is not on the public internet (loopback,
+    private, link-local, carrier-grade NAT, multicast, reserved...), or None when all are public.
+    A host that does not resolve is reported as such."""
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"{host} does not resolve ({exc})"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            return f"{host} resolves to {address}, which is not a public address"
+    return None
 
-    def __init__(self, timeout: float = 5.0) -> None:
+
+class HttpSender:
+    """The real sender, over HTTP with a timeout.
+
+    Unless `allow_private` (SMARTCUSTOMS_WEBHOOK_ALLOW_PRIVATE_NETWORKS), it posts only to hosts
+    that resolve to public addresses, so an enterprise's webhook cannot be pointed at the
+    platform's own network (the database, the broker, a cloud metadata service). Redirects are
+    never followed.
+    """
+
+    def __init__(self, timeout: float = 5.0, *, allow_private: bool = False) -> None:
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.allow_private = allow_private
 
     def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         """Post once; 2xx is success."""
+        if not self.allow_private:
+            target = httpx.URL(url)
+            refused = non_public_address(target.host, target.port)
+            if refused:
+                return SendResult(False, None, f"not sent: {refused}")
         try:
             r = self._client.post(url, content=body, headers={"Content-Type": "application/json", **headers})
         except httpx.HTTPError as exc:

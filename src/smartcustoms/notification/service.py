@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +20,7 @@ from smartcustoms.adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, Se
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
-from smartcustoms.errors import Forbidden, NotFound
+from smartcustoms.errors import Forbidden, NotFound, Problem, ValidationFailed
 from smartcustoms.kit.outbox import OutboxMessage
 from smartcustoms.notification.models import Notification, WebhookDelivery, WebhookSubscription
 
@@ -97,9 +100,33 @@ def feed(session: Session, *, principal: Principal, after: int, limit: int) -> t
     return rows, rows[-1].id if rows else after
 
 
-def register_webhook(session: Session, *, url: str, principal: Principal, now: datetime) -> WebhookSubscription:
+def webhook_url_problems(url: str, *, allow_private: bool, require_https: bool) -> list[Problem]:
+    """What is wrong with a webhook address: plain http where https is required, or a host that
+    names a non-public address (checked again, after name resolution, each time it is sent)."""
+    problems = []
+    parsed = urlsplit(url)
+    if require_https and parsed.scheme != "https":
+        problems.append(Problem("NOT-WHK-002", "/url", "The webhook address must start with https://."))
+    host = (parsed.hostname or "").rstrip(".").lower()
+    if not allow_private:
+        literal = None
+        with contextlib.suppress(ValueError):
+            literal = ipaddress.ip_address(host)
+        if host == "localhost" or host.endswith(".localhost") or (literal is not None and not literal.is_global):
+            problems.append(
+                Problem("NOT-WHK-001", "/url", "The webhook address must be on the public internet, not a local or private network.")
+            )
+    return problems
+
+
+def register_webhook(
+    session: Session, *, url: str, principal: Principal, now: datetime, allow_private: bool = False, require_https: bool = False
+) -> WebhookSubscription:
     """Register an endpoint for the enterprise's status events; its signing secret is returned once."""
     uscc = _enterprise(principal)
+    problems = webhook_url_problems(url, allow_private=allow_private, require_https=require_https)
+    if problems:
+        raise ValidationFailed("The webhook address is not allowed; nothing was stored.", problems)
     sub = WebhookSubscription(enterprise_uscc=uscc, url=url, secret="whsec_" + secrets.token_urlsafe(24), created_at=now)
     session.add(sub)
     session.flush()

@@ -37,7 +37,14 @@ def notifications(
 def add_webhook(rt: RuntimeDep, who: PrincipalDep, body: WebhookCreate) -> WebhookRead:
     """Register an endpoint; events are POSTed with an HMAC-SHA256 signature, retried with backoff for a day."""
     with rt.write() as s:
-        sub = service.register_webhook(s, url=str(body.url), principal=who, now=utcnow())
+        sub = service.register_webhook(
+            s,
+            url=str(body.url),
+            principal=who,
+            now=utcnow(),
+            allow_private=rt.settings.webhook_allow_private_networks,
+            require_https=rt.settings.mode == "production",
+        )
         return WebhookRead(id=sub.id, url=sub.url, active=sub.active, created_at=sub.created_at, secret=sub.secret)
 
 
