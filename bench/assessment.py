@@ -71,7 +71,7 @@ class Sample:
     lodge_ms: float = 0.0
     commit_ms: float = 0.0
     lodge_cpu_ms: float = 0.0  # the whole lodging with its commit, this thread's CPU time
-    lodge_sql: int = 0  # statements sent by the whole lodging (BEGIN included; a multi-row insert counts once)
+    lodge_sql: int = 0  # statements sent by the whole lodging (BEGIN included; a batched insert counts once)
     lane: str = ""
     hits: int = 0
     contributions: int = 0

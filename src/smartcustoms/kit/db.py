@@ -111,7 +111,7 @@ _APPENDS = "smartcustoms.appends"
 def append(session: Session, table: Table, row: dict[str, Any]) -> None:
     """Queue one row for an append-only table (journal, events, outbox) in the session's transaction.
 
-    The rows are inserted with one multi-row INSERT per table, in the order they were appended,
+    The rows are inserted with one batched INSERT (an executemany) per table, in the order they were appended,
     before the session's next statement and at the latest when it commits, so they are visible to
     every later query in the same transaction and committed or rolled back with it. Without the
     ORM's unit of work, a row costs a fraction of what an ORM object does; rows that need their

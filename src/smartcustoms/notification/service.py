@@ -40,7 +40,7 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
     """Publish pending outbox messages in order, fan them out to feeds and webhooks; returns how many.
 
     Written with plain statements rather than ORM objects: one read of the batch, one UPDATE
-    marking it published, one multi-row INSERT of the enterprises' notifications (their ids keep
+    marking it published, one batched INSERT of the enterprises' notifications (their ids keep
     the outbox's order), and, only when some enterprise has a webhook, the deliveries.
     """
     om = OutboxMessage
@@ -73,7 +73,7 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
     outbox = cast(Table, om.__table__)
     session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now, attempts=outbox.c.attempts + 1))
     if notes:
-        session.execute(insert(_NOTIFICATIONS), notes)  # the table, not the class: a plain multi-row INSERT
+        session.execute(insert(_NOTIFICATIONS), notes)  # the table, not the class: a plain batched INSERT
     if notes and any(n["enterprise_uscc"] in subs for n in notes):
         pushed = session.execute(
             select(Notification.id, Notification.enterprise_uscc)
