@@ -29,7 +29,7 @@ lint: install-dev
 	$(BIN)/mypy src
 
 test: install-dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
