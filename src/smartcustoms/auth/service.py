@@ -240,9 +240,7 @@ def authenticate_password(session: Session, *, name: str, password: str) -> Prin
 
 def set_password(session: Session, *, name: str, password: str, actor: Actor, now: datetime) -> None:
     """Set a user's password for the web pages."""
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise ValidationFailed("No such user.", [Problem("AUTH-USR-005", "/name", f"No user named {name!r}.")])
+    user = _user_named(session, name)
     if len(password) < 8:
         raise ValidationFailed("Password too short.", [Problem("AUTH-USR-004", "/password", "A password must have at least 8 characters.")])
     user.password_hash = _hasher.hash(password)

@@ -337,30 +337,27 @@ def user_revoke(name: Annotated[str, typer.Option(help="User name")], json_outpu
         console.print(f"{n} token(s) of {name} revoked")
 
 
+def _set_active(name: str, *, active: bool, json_output: bool) -> None:
+    rt = make_runtime()
+    with handled(json_output), rt.write() as s:
+        auth_service.set_active(s, name=name, active=active, actor=OPERATOR, now=utcnow())
+    rt.stop()
+    if json_output:
+        emit_json({"user": name, "active": active})
+    else:
+        console.print(f"{name} {'enabled' if active else 'disabled'}")
+
+
 @user_app.command("disable")
 def user_disable(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
     """Disable a user: none of their tokens, passwords or web sessions works any more."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
-        auth_service.set_active(s, name=name, active=False, actor=OPERATOR, now=utcnow())
-    rt.stop()
-    if json_output:
-        emit_json({"user": name, "active": False})
-    else:
-        console.print(f"{name} disabled")
+    _set_active(name, active=False, json_output=json_output)
 
 
 @user_app.command("enable")
 def user_enable(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
     """Enable a disabled user again (revoked tokens stay revoked)."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
-        auth_service.set_active(s, name=name, active=True, actor=OPERATOR, now=utcnow())
-    rt.stop()
-    if json_output:
-        emit_json({"user": name, "active": True})
-    else:
-        console.print(f"{name} enabled")
+    _set_active(name, active=True, json_output=json_output)
 
 
 def main() -> None:  # pragma: no cover - console entry
