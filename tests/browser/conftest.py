@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -188,8 +189,13 @@ def base_url(rt: Runtime, lodged: Lodged) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the uvicorn server did not start")
         time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    # The sign-in page must answer before any test runs: a 500 here is a server fault, said at once
+    # rather than as a browser test timing out on a page that never came.
+    with urllib.request.urlopen(f"{url}/login", timeout=10) as answer:
+        assert answer.status == 200, f"GET /login answered {answer.status}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=15)

@@ -44,6 +44,23 @@ def _body(status: int, code: str, title: str, detail: str, errors: list[dict[str
     return JSONResponse({"error": title, "code": code, "detail": detail, "errors": errors or []}, status_code=status)
 
 
+def _build_routes(app: FastAPI) -> None:
+    """Build every included route's handler now, before any request or worker thread runs.
+
+    FastAPI builds an included router's routes (their pydantic adapters) on the first request
+    that reaches them; two first requests at once, or one beside a worker thread touching the
+    same pydantic models, could then meet a half-built schema (`__pydantic_core_schema__`) and
+    answer 500. Asking each included router for its routes once here builds them all.
+    """
+    pending: list[Any] = list(app.router.routes)
+    while pending:
+        route = pending.pop()
+        for name in ("effective_candidates", "effective_low_priority_routes"):
+            build = getattr(type(route), name, None)
+            if callable(build):
+                pending.extend(build(route))
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, start_workers: bool = True) -> FastAPI:
     """Build the application around a runtime (made from the settings unless given)."""
     settings = settings or get_settings()
@@ -122,6 +139,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(identification.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _build_routes(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
