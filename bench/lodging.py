@@ -152,6 +152,23 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and every process below it (uvicorn's worker processes)."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(_proc_cpu_s(p) for p in tree)
+
+
 def _machine_cpu_s() -> float:
     """Busy CPU seconds of the whole machine since boot (all processes, all cores)."""
     with contextlib.suppress(OSError, ValueError, IndexError):
@@ -252,8 +269,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(prepared: Prepared, *, experiments: str = "", profile_clock: str = "") -> Iterator[Server]:
-    """uvicorn with one worker in a subprocess, as `smartcustoms serve` runs it; stopped at the end."""
+def serve(prepared: Prepared, *, experiments: str = "", profile_clock: str = "", workers: int = 1) -> Iterator[Server]:
+    """uvicorn in a subprocess with `workers` processes, as `smartcustoms serve --workers` runs it; stopped at the end."""
     port = free_port()
     env = {
         **os.environ,
@@ -276,7 +293,7 @@ def serve(prepared: Prepared, *, experiments: str = "", profile_clock: str = "")
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--log-level",
         "warning",
         "--no-access-log",
@@ -382,7 +399,7 @@ class Load:
         if profiling:
             (await control.post(profiling_mod.START_PATH)).raise_for_status()
         hist0 = await _server_histogram(control)
-        cpu0, client0, machine0 = _proc_cpu_s(self.server.process.pid), time.process_time(), _machine_cpu_s()
+        cpu0, client0, machine0 = _tree_cpu_s(self.server.process.pid), time.process_time(), _machine_cpu_s()
         pg0 = _postgres_cpu() if self.prepared.db == "postgresql" else {}
         sessions0 = await asyncio.to_thread(self.pg_sessions) if self.prepared.db == "postgresql" else 0
         start = time.perf_counter()
@@ -420,7 +437,7 @@ class Load:
         tick = asyncio.create_task(ticker())
         await asyncio.wait_for(asyncio.gather(*(worker(c) for c in clients)), timeout=seconds + REQUEST_TIMEOUT_S + 5)
         await tick
-        ph.server_cpu_s = _proc_cpu_s(self.server.process.pid) - cpu0
+        ph.server_cpu_s = _tree_cpu_s(self.server.process.pid) - cpu0
         ph.client_cpu_s = time.process_time() - client0
         ph.machine_cpu_s = _machine_cpu_s() - machine0
         ph.cpu_window_s = time.perf_counter() - start
@@ -488,7 +505,9 @@ def _run_loop(coro: Any) -> Any:
 def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, Any]:
     with (
         fresh_database(db, args.pg_url) as prepared,
-        serve(prepared, experiments=args.experiments, profile_clock=args.profile_clock if args.profile else "") as server,
+        serve(
+            prepared, experiments=args.experiments, profile_clock=args.profile_clock if args.profile else "", workers=args.workers
+        ) as server,
     ):
         load = Load(server, prepared, clients=args.clients, console=console, profile_dir=args.profile)
         try:
@@ -525,7 +544,9 @@ def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, 
 
 
 def render(results: list[dict[str, Any]], meta: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"Lodging over HTTP — {meta['clients']} clients, {meta['rounds']}x{meta['seconds']:g} s per endpoint")
+    table = Table(
+        title=f"Lodging over HTTP — {meta['clients']} clients, {meta['workers']} server process(es), {meta['rounds']}x{meta['seconds']:g} s per endpoint"
+    )
     cols = (
         "db",
         "endpoint",
@@ -611,10 +632,23 @@ def main(argv: list[str] | None = None) -> int:
         default="cpu",
         help="with --profile: each thread's CPU time (default) or wall time",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (uvicorn workers, as `smartcustoms serve --workers`; default 1); "
+        "with more than one, 'srv mean ms' comes from whichever process answers /metrics",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress goes to stderr)")
     args = parser.parse_args(argv)
-    if not (1 <= args.clients <= 1024 and 0 < args.seconds <= 600 and 1 <= args.rounds <= 20 and 0 <= args.warmup <= 60):
-        parser.error("out of bounds: 1..1024 clients, 0..600 s, 1..20 rounds, 0..60 s warm-up")
+    if not (
+        1 <= args.clients <= 1024
+        and 0 < args.seconds <= 600
+        and 1 <= args.rounds <= 20
+        and 0 <= args.warmup <= 60
+        and 1 <= args.workers <= 64
+    ):
+        parser.error("out of bounds: 1..1024 clients, 0..600 s, 1..20 rounds, 0..60 s warm-up, 1..64 workers")
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=args.json, width=None if sys.stderr.isatty() else 160)
@@ -625,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds,
         "rounds": args.rounds,
         "warmup": args.warmup,
+        "workers": args.workers,
         "experiments": args.experiments,
         "machine": machine(args.pg_url if "postgresql" in dbs else None),
     }

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, le=60, description="how long a server remembers a bearer token's user; revocations elsewhere wait this long"
     )
+    number_block: int = Field(
+        default=20,
+        ge=0,
+        le=10_000,
+        description="PostgreSQL: declaration numbers a process reserves at a time, in a short transaction of its own "
+        "(0: each number in its lodging's transaction: no gaps, but concurrent lodgings queue on the counter)",
+    )
     log_json: bool = False
 
     @model_validator(mode="after")

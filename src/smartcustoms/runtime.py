@@ -15,6 +15,7 @@ from smartcustoms.adapters.bus import Bus, make_bus
 from smartcustoms.adapters.storage import DirectoryStore, FileStore
 from smartcustoms.adapters.webhook import HttpSender, WebhookSender
 from smartcustoms.config import Settings
+from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.db import make_engine, make_sessionmaker, transaction
 from smartcustoms.notification import service as notification_service
@@ -33,7 +34,12 @@ class Runtime:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.read_engine = make_engine(settings.database_url, readonly=True) if settings.database_url.startswith("sqlite") else self.engine
-        self._writer = make_sessionmaker(self.engine)
+        numbers = (
+            {NUMBER_BLOCKS: NumberBlocks(self.engine, settings.number_block)}
+            if settings.number_block > 0 and self.engine.dialect.name == "postgresql"
+            else None
+        )
+        self._writer = make_sessionmaker(self.engine, info=numbers)
         self._reader = make_sessionmaker(self.read_engine)
         self.store: FileStore = store or DirectoryStore(settings.storage_dir)
         self._bus = bus

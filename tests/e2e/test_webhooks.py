@@ -445,3 +445,20 @@ def test_the_real_sender_does_not_post_to_a_private_address_even_when_a_name_res
     open_sender = HttpSender(timeout=5.0, allow_private=True)
     assert open_sender.send(f"{base}/hooks/customs", b"{}", {}).ok
     assert len(received) == 1
+
+
+def test_two_relays_at_once_never_claim_the_same_delivery(client: TestClient, world: World, rt: Runtime) -> None:
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writing transactions take turns: two relays cannot claim at once")
+    _register(client, world)
+    _lodge(client, world)
+    with rt.write() as s:
+        notification_service.relay_once(s, bus=rt.bus, now=T0)
+    with rt.write() as first:
+        assert len(notification_service.claim_due(first, now=T0)) == 3
+        # A second server process's relay, while the first has not yet committed its claim.
+        with rt.write() as second:
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))  # fail, not hang, if it waits
+            assert notification_service.claim_due(second, now=T0) == []
+    with rt.write() as later:
+        assert notification_service.claim_due(later, now=T0) == []  # claimed: due again when the lease lapses

@@ -8,10 +8,12 @@ import os
 import uuid
 
 import pytest
+from sqlalchemy import select, text
 
 from smartcustoms.adapters.bus import InProcessBus, NatsBus
 from smartcustoms.declaration import service
 from smartcustoms.kit.outbox import OutboxMessage
+from smartcustoms.notification.models import Notification
 from smartcustoms.notification.service import relay_once
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, World, example
@@ -80,3 +82,26 @@ def test_nats_jetstream_receives_relayed_messages_and_drops_duplicates() -> None
     finally:
         bus.close()
     assert [m["event"] for m in got] == ["declaration.lodged", "declaration.accepted"]
+
+
+def test_two_relays_at_once_publish_each_message_once_and_in_order(rt: Runtime, world: World) -> None:
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writing transactions take turns: two relays cannot work at once")
+    with rt.write() as s:
+        receipt, _ = service.lodge(s, raw=example(), principal=world.principals["broker"], now=NOW)
+    first_bus, second_bus = InProcessBus(), InProcessBus()
+    with rt.write() as first:
+        assert relay_once(first, bus=first_bus, now=NOW) == 2
+        # Another server process's relay, while the first has not committed: it skips its turn
+        # instead of publishing the same messages again.
+        with rt.write() as second:
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))  # fail, not hang, if it waits
+            assert relay_once(second, bus=second_bus, now=NOW) == 0
+    with rt.write() as s:
+        assert relay_once(s, bus=second_bus, now=NOW) == 0  # nothing left: published once
+    assert [p["number"] for _, p, _ in first_bus.messages] == [receipt["number"]] * 2
+    assert not second_bus.messages
+    with rt.read() as s:
+        notes = [tuple(r) for r in s.execute(select(Notification.outbox_id, Notification.enterprise_uscc).order_by(Notification.id))]
+    assert notes and len(notes) == len(set(notes))  # each message once per enterprise
+    assert [o for o, _ in notes] == sorted(o for o, _ in notes)  # in the outbox's order

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -37,23 +37,32 @@ def by_number(session: Session, *, number: str) -> Declaration | None:
     return session.scalar(select(Declaration).where(Declaration.number == number))
 
 
-def _next_sequence_stmt(dialect: Any) -> Any:
+def _reserve_stmt(dialect: Any) -> Any:
     ins = dialect.insert(NumberCounter).values(
-        office=bindparam("office"), year=bindparam("year"), flag=bindparam("flag"), last=literal(1, BigInteger)
+        office=bindparam("office"), year=bindparam("year"), flag=bindparam("flag"), last=bindparam("size", type_=BigInteger)
     )
     return ins.on_conflict_do_update(
-        index_elements=[NumberCounter.office, NumberCounter.year, NumberCounter.flag], set_={"last": NumberCounter.last + 1}
+        index_elements=[NumberCounter.office, NumberCounter.year, NumberCounter.flag],
+        set_={"last": NumberCounter.last + ins.excluded.last},
     ).returning(NumberCounter.last)
 
 
-# One upsert (the first number of a counter is 1), built once: this runs in every lodging.
-_NEXT_SEQUENCE = {"postgresql": _next_sequence_stmt(postgresql), "sqlite": _next_sequence_stmt(sqlite)}
+# One upsert (a new counter starts at `size`), built once: this runs in every lodging.
+_RESERVE = {"postgresql": _reserve_stmt(postgresql), "sqlite": _reserve_stmt(sqlite)}
+
+
+def reserve_numbers(db: Session | Connection, *, office: str, year: int, flag: str, size: int) -> int:
+    """Advance the counter of an office, year and direction by `size`; returns the last number reserved.
+
+    The counter's row stays locked until the transaction ends.
+    """
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    return int(db.execute(_RESERVE[dialect], {"office": office, "year": year, "flag": flag, "size": size}).scalar_one())
 
 
 def next_sequence(session: Session, *, office: str, year: int, flag: str) -> int:
-    """Take the next sequence number for an office, year and direction (row-locked)."""
-    stmt = _NEXT_SEQUENCE[session.get_bind().dialect.name]
-    return int(session.execute(stmt, {"office": office, "year": year, "flag": flag}).scalar_one())
+    """Take the next sequence number for an office, year and direction (row-locked until commit)."""
+    return reserve_numbers(session, office=office, year=year, flag=flag, size=1)
 
 
 def scoped(stmt: Select[Any], *, uscc: str | None, office: str | None) -> Select[Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
-from smartcustoms.declaration import domain, repository
+from smartcustoms.declaration import domain, numbering, repository
 from smartcustoms.declaration.models import (
     Declaration,
     DeclarationEvent,
@@ -197,7 +197,7 @@ def intake(session: Session, *, raw: Any, principal: Principal, now: datetime) -
     total, count = totals(decl_in)
     trader = decl_in.importer or decl_in.exporter
     assert trader is not None  # validation requires it
-    seq = repository.next_sequence(session, office=decl_in.office, year=now.year, flag="1" if decl_in.kind == "import" else "0")
+    seq = numbering.take(session, office=decl_in.office, year=now.year, flag="1" if decl_in.kind == "import" else "0")
     number = domain.declaration_number(decl_in.office, now.year, decl_in.kind, seq)
     arrival = decl_in.transport.arrival_on
     advance = arrival is not None and arrival > now.date()

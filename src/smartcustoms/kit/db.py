@@ -84,9 +84,9 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
     )
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """A session factory that keeps objects readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """A session factory that keeps objects readable after commit; `info` is every session's `Session.info`."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from smartcustoms.adapters.bus import Bus
@@ -36,6 +36,24 @@ def _enterprise(principal: Principal) -> str:
     return principal.enterprise_uscc
 
 
+# An advisory lock's key (any 64-bit number of our own): held by the relay at work on PostgreSQL.
+RELAY_LOCK_KEY = 0x534D_4355_5354_0001
+
+
+def _only_relay(session: Session) -> bool:
+    """Make this transaction the only relay at work on the database; False if another one is.
+
+    Several server processes each run a relay. Two at once would read the same pending messages
+    and publish them twice, or interleave their notifications out of the outbox's order. On
+    PostgreSQL a transaction-scoped advisory lock lets one relay work and the others skip their
+    turn; on SQLite a writing transaction holds the single write lock from its start, so relays
+    already take turns.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))))
+
+
 def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -> int:
     """Publish pending outbox messages in order, fan them out to feeds and webhooks; returns how many.
 
@@ -43,6 +61,8 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
     marking it published, one batched INSERT of the enterprises' notifications (their ids keep
     the outbox's order), and, only when some enterprise has a webhook, the deliveries.
     """
+    if not _only_relay(session):
+        return 0  # another process's relay is at work; the next round comes back
     om = OutboxMessage
     pending = session.execute(
         select(om.id, om.topic, om.key, om.payload, om.created_at).where(om.published_at.is_(None)).order_by(om.id).limit(batch)
@@ -211,6 +231,9 @@ def claim_due(session: Session, *, now: datetime, batch: int = 50, lease: timede
         .where(wd.done.is_(False), wd.next_attempt_at <= now)
         .order_by(wd.next_attempt_at, wd.id)
         .limit(batch)
+        # PostgreSQL: rows another relay is claiming are skipped, not claimed twice (SQLite ignores
+        # this: its writing transactions take turns).
+        .with_for_update(of=wd, skip_locked=True)
     ).all()
     if rows:
         session.execute(update(wd).where(wd.id.in_([r[0] for r in rows])).values(next_attempt_at=now + lease))
