@@ -158,7 +158,32 @@ def principal_cache(app: FastAPI) -> None:
     app.dependency_overrides[deps.principal] = principal
 
 
+def gc_log(app: FastAPI) -> None:
+    """Log every garbage collection of the server that takes 10 ms or more (to the server log).
+
+    Not a change to try but a probe: a full (generation 2) collection walks every tracked object
+    of the process and holds the interpreter lock meanwhile, so it shows as a latency spike.
+    """
+    import gc
+    import sys
+    import time
+
+    started: dict[str, float] = {}
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started["t"] = time.perf_counter()
+            return
+        took = (time.perf_counter() - started.pop("t", time.perf_counter())) * 1000
+        if took >= 10:
+            print(f"gc generation {info['generation']} took {took:.1f} ms, collected {info['collected']}", file=sys.stderr, flush=True)
+
+    gc.callbacks.append(callback)
+    _ = app
+
+
 EXPERIMENTS: dict[str, Callable[[FastAPI], None]] = {
+    "gc-log": gc_log,
     "principal-cache": principal_cache,
     "pg-pool-40": pg_pool_40,
     "asgi-metrics": asgi_metrics,

@@ -347,8 +347,18 @@ def _body_maker(kind: str, run_id: str) -> Callable[[int], bytes]:
 class Load:
     """Drives one server with `clients` concurrent keep-alive connections."""
 
-    def __init__(self, server: Server, prepared: Prepared, *, clients: int, console: Console, profile_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        server: Server,
+        prepared: Prepared,
+        *,
+        clients: int,
+        console: Console,
+        profile_dir: Path | None = None,
+        rate: float = 0.0,
+    ) -> None:
         self.server = server
+        self.rate = rate  # requests/s offered (open loop); 0 = closed loop, each client sends when answered
         self.profile_dir = profile_dir
         self.profiles: list[dict[str, Any]] = []
         self.prepared = prepared
@@ -390,7 +400,13 @@ class Load:
     async def phase(
         self, control: httpx.AsyncClient, clients: list[httpx.AsyncClient], progress: Progress, kind: str, rnd: int, seconds: float
     ) -> Phase:
-        """Hammer one endpoint for `seconds` (one worker per client); every worker stops issuing at the deadline."""
+        """Hammer one endpoint for `seconds` (one worker per client); every worker stops issuing at the deadline.
+
+        Closed loop (rate 0): each client sends its next request when the last is answered. Open
+        loop (rate > 0): requests are due at a fixed rate, taken by whichever client is free; a
+        request's latency counts from when it was due, so time spent waiting for a free client is
+        in it (no coordinated omission).
+        """
         ph = Phase(kind=kind, round=rnd, seconds=seconds)
         label = f"{self.prepared.db:<10} {kind:<5} " + ("warm-up" if rnd == 0 else f"round {rnd}")
         task = progress.add_task(label, total=seconds, rate="")
@@ -407,11 +423,21 @@ class Load:
         lat = ph.latencies_ms
         statuses: dict[int, int] = {}
 
+        due = [0]
+
         async def worker(client: httpx.AsyncClient) -> None:
             while True:
-                t0 = time.perf_counter()
-                if t0 >= deadline:
-                    return
+                if self.rate:
+                    t0 = start + due[0] / self.rate
+                    due[0] += 1
+                    if t0 >= deadline:
+                        return
+                    if (wait := t0 - time.perf_counter()) > 0:
+                        await asyncio.sleep(wait)
+                else:
+                    t0 = time.perf_counter()
+                    if t0 >= deadline:
+                        return
                 self.counter += 1
                 body = make(self.counter)
                 try:
@@ -509,7 +535,7 @@ def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, 
             prepared, experiments=args.experiments, profile_clock=args.profile_clock if args.profile else "", workers=args.workers
         ) as server,
     ):
-        load = Load(server, prepared, clients=args.clients, console=console, profile_dir=args.profile)
+        load = Load(server, prepared, clients=args.clients, console=console, profile_dir=args.profile, rate=args.rate)
         try:
             phases = _run_loop(load.run(rounds=args.rounds, seconds=args.seconds, warmup=args.warmup))
         finally:
@@ -545,7 +571,9 @@ def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, 
 
 def render(results: list[dict[str, Any]], meta: dict[str, Any], console: Console) -> None:
     table = Table(
-        title=f"Lodging over HTTP — {meta['clients']} clients, {meta['workers']} server process(es), {meta['rounds']}x{meta['seconds']:g} s per endpoint"
+        title=f"Lodging over HTTP — {meta['clients']} clients, {meta['workers']} server process(es), "
+        + (f"open loop at {meta['rate']:g} req/s, " if meta["rate"] else "")
+        + f"{meta['rounds']}x{meta['seconds']:g} s per endpoint"
     )
     cols = (
         "db",
@@ -588,8 +616,13 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any], console: Console
         t = r["targets"]
         ok = "[green]met[/]" if t["ratio_met"] else "[red]NOT met[/]"
         ok99 = "[green]met[/]" if t["p99_met"] else "[red]NOT met[/]"
+        ratio = (
+            "ratio not measured (open loop: both endpoints are offered the same rate)"
+            if meta["rate"]
+            else f"ratio lodge/bare = [bold]{r['ratio']:.3f}[/] (per round {r['ratio_per_round']}; target >= {TARGET_RATIO}: {ok})"
+        )
         console.print(
-            f"{r['db']}: ratio lodge/bare = [bold]{r['ratio']:.3f}[/] (per round {r['ratio_per_round']}; target >= {TARGET_RATIO}: {ok}); "
+            f"{r['db']}: {ratio}; "
             f"lodge p99 = {r['lodge']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:g} ms: {ok99}); "
             f"outbox backlog after a lodging phase <= {r['lodge']['max_outbox_backlog']} (drained in <= {r['lodge']['max_drain_s']} s)"
         )
@@ -633,6 +666,13 @@ def main(argv: list[str] | None = None) -> int:
         help="with --profile: each thread's CPU time (default) or wall time",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="open loop: requests per second offered to each endpoint, over the same clients; latency counts from "
+        "when a request was due (default 0: closed loop, the throughput ratio)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -647,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
         and 1 <= args.rounds <= 20
         and 0 <= args.warmup <= 60
         and 1 <= args.workers <= 64
+        and args.rate >= 0
     ):
         parser.error("out of bounds: 1..1024 clients, 0..600 s, 1..20 rounds, 0..60 s warm-up, 1..64 workers")
     if args.profile is not None:
@@ -660,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "warmup": args.warmup,
         "workers": args.workers,
+        "rate": args.rate,
         "experiments": args.experiments,
         "machine": machine(args.pg_url if "postgresql" in dbs else None),
     }

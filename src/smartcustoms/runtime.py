@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,25 @@ from smartcustoms.risk.selectivity import service as selectivity
 
 log = structlog.get_logger("smartcustoms")
 WARM_EVERY_SECONDS = 60.0
+_heap_frozen = threading.Event()  # once per process
+
+
+def freeze_long_lived() -> int:
+    """Move every object alive now out of the garbage collector's sight; once per process; returns how many.
+
+    A full collection walks every tracked object while holding the interpreter lock: with the
+    libraries, the reference catalog and the HS classifier loaded that is about 270,000 objects
+    and 130-200 ms on the benchmark machine, every request in the process stalled meanwhile (seen
+    as lodging latency spikes, docs/benchmarks.md). These objects live as long as the process, so
+    after one last collection they are frozen (`gc.freeze`) and later collections only walk what
+    was made since. Called by the runtime's worker once the caches are warm.
+    """
+    if _heap_frozen.is_set():
+        return 0
+    _heap_frozen.set()
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class Runtime:
@@ -108,6 +128,8 @@ class Runtime:
                         log.info("caches.warmed", built=built, seconds=round(time.monotonic() - warmed_at, 3))
                 except Exception:  # a cold cache is slower, not wrong: lodgings build it themselves
                     log.exception("caches.warm_failed")
+                if frozen := freeze_long_lived():
+                    log.info("heap.frozen", objects=frozen)
             pause = self.settings.relay_interval_seconds
             try:
                 relayed, delivered = self.pump()
