@@ -6,9 +6,10 @@ docs/benchmarks.md; the recorded figures are always taken without any of them. E
 smallest stand-in for the change it suggests, not a production-ready implementation.
 
 Each targets a cost seen in the lodging benchmark: the SQLite busy handler's unfair queue (tail
-latency), the row-locked declaration counter on PostgreSQL (lodgings queue on one row), the pool
-closing and reopening PostgreSQL connections beyond 20 (churn, bare baseline included), the
-per-request authentication, and the BaseHTTPMiddleware under both endpoints.
+latency) and the BaseHTTPMiddleware under both endpoints; `gc-log` is a probe, not a change.
+Experiments that became the code are gone from here: the row-locked declaration counter
+(`declaration.numbering`), pools of 40 (`kit.db`) and the per-request authentication
+(`auth.service.TokenCache`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from sqlalchemy import text
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from smartcustoms.runtime import Runtime
@@ -49,35 +49,6 @@ def sqlite_write_lock(app: FastAPI) -> None:
             yield s
 
     rt.write = write  # type: ignore[method-assign]
-
-
-def pg_sequence(app: FastAPI) -> None:
-    """PostgreSQL: number declarations from a SEQUENCE instead of the row-locked counter.
-
-    Stand-in for: `declaration.repository.next_sequence` not holding a row lock on
-    `declaration_number_counter` from the start of the number until commit (every concurrent
-    lodging queues on that one row). A sequence never blocks; numbers may then have gaps.
-    """
-    from smartcustoms.declaration import repository
-
-    rt = _runtime(app)
-    if rt.engine.dialect.name != "postgresql":
-        return
-    original = repository.next_sequence
-    made: set[str] = set()
-    guard = threading.Lock()
-
-    def next_sequence(session: Session, *, office: str, year: int, flag: str) -> int:
-        name = f"bench_declaration_seq_{office}_{year}_{flag}"
-        if name not in made:
-            with guard, rt.engine.begin() as c:
-                c.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
-                made.add(name)
-        if session.get_bind().dialect.name != "postgresql":
-            return original(session, office=office, year=year, flag=flag)
-        return int(session.execute(text(f"SELECT nextval('{name}')")).scalar_one())
-
-    repository.next_sequence = next_sequence
 
 
 def asgi_metrics(app: FastAPI) -> None:
@@ -118,46 +89,6 @@ def asgi_metrics(app: FastAPI) -> None:
     app.add_middleware(Metrics)
 
 
-def pg_pool_40(app: FastAPI) -> None:
-    """PostgreSQL: keep up to 40 idle connections instead of 20, so no connection is closed and reopened.
-
-    Stand-in for: `kit.db.make_engine` sizing the pool (pool_size=20, max_overflow=20) below the
-    threadpool's 40 threads; every connection beyond 20 is closed on check-in and a new backend
-    forked for the next request. A lodging checks out two connections (principal, then the write).
-    """
-    pool: Any = _runtime(app).engine.pool
-    if _runtime(app).engine.dialect.name == "postgresql":
-        pool._pool.maxsize = 40
-
-
-def principal_cache(app: FastAPI) -> None:
-    """Remember who a bearer token belongs to for 5 s instead of a read transaction per request.
-
-    Stand-in for: `web.deps.principal` opening its own read unit of work (a pool checkout, on
-    PostgreSQL a pre-ping, and `auth.service.authenticate_token`'s query joining user, token and
-    enterprise) on every request. A real change would be a short cache keyed by the token hash
-    that revocation clears; the 5 s here stands for that.
-    """
-    import time
-
-    from smartcustoms.auth.service import Principal
-    from smartcustoms.web import deps
-
-    cache: dict[str, tuple[float, Principal]] = {}
-
-    def principal(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        hit = cache.get(header)
-        if hit is not None and time.monotonic() - hit[0] < 5.0:
-            return hit[1]
-        who = deps.principal(request)
-        if header:
-            cache[header] = (time.monotonic(), who)
-        return who
-
-    app.dependency_overrides[deps.principal] = principal
-
-
 def gc_log(app: FastAPI) -> None:
     """Log every garbage collection of the server that takes 10 ms or more (to the server log).
 
@@ -184,11 +115,8 @@ def gc_log(app: FastAPI) -> None:
 
 EXPERIMENTS: dict[str, Callable[[FastAPI], None]] = {
     "gc-log": gc_log,
-    "principal-cache": principal_cache,
-    "pg-pool-40": pg_pool_40,
     "asgi-metrics": asgi_metrics,
     "sqlite-write-lock": sqlite_write_lock,
-    "pg-sequence": pg_sequence,
 }
 
 
