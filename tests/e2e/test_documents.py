@@ -277,3 +277,22 @@ def test_documents_need_credentials(client: TestClient, world: World, number: st
     assert client.get(f"{API}/{number}/documents").status_code == 401
     r = client.post(f"{API}/{number}/documents", files={"file": ("a.pdf", PDF, "application/pdf")}, data={"type": "invoice"})
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "disposition"),
+    [
+        ("发票-INV-7781.pdf", "attachment; filename=\"__-INV-7781.pdf\"; filename*=UTF-8''%E5%8F%91%E7%A5%A8-INV-7781.pdf"),
+        ("Rechnung März.pdf", "attachment; filename=\"Rechnung M_rz.pdf\"; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf"),
+        ("plain invoice.pdf", 'attachment; filename="plain invoice.pdf"'),
+    ],
+)
+def test_a_download_keeps_any_uploaded_name_in_a_valid_header(
+    client: TestClient, world: World, number: str, name: str, disposition: str
+) -> None:
+    r = _upload(client, world, number, name=name, data=PDF, content_type="application/pdf")
+    assert r.status_code == 201, r.text
+    assert r.json()["filename"] == name
+    r = client.get(f"{API}/{number}/documents/{r.json()['id']}", headers=world.headers("broker"))
+    assert r.status_code == 200 and r.content == PDF
+    assert r.headers["content-disposition"] == disposition

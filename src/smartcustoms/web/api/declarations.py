@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Response, UploadFile
 from sqlalchemy.exc import IntegrityError
@@ -198,6 +199,20 @@ def documents(rt: RuntimeDep, who: PrincipalDep, number: str) -> list[DocumentRe
         return [DocumentRead.model_validate(d) for d in docs]
 
 
+def attachment(filename: str) -> str:
+    """A Content-Disposition header for a download under its uploaded name (RFC 6266).
+
+    Headers are Latin-1: a name such as 发票.pdf goes in `filename*` (UTF-8, percent-encoded),
+    with a plain-ASCII `filename` beside it for old clients; quotes and backslashes, which would
+    end or escape the quoted name, are replaced in that fallback.
+    """
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename) or "document"
+    header = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
 @router.get(
     "/{number}/documents/{document_id}",
     responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
@@ -210,7 +225,7 @@ def download(rt: RuntimeDep, who: PrincipalDep, number: str, document_id: Annota
     return Response(
         data,
         media_type=doc.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{doc.filename}"', "ETag": f'"{doc.sha256}"'},
+        headers={"Content-Disposition": attachment(doc.filename), "ETag": f'"{doc.sha256}"'},
     )
 
 
