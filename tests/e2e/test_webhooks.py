@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from smartcustoms.adapters import webhook
 from smartcustoms.adapters.bus import InProcessBus
 from smartcustoms.adapters.storage import DirectoryStore
 from smartcustoms.adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, HttpSender, RecordingSender, SendResult, verify
@@ -462,3 +463,29 @@ def test_two_relays_at_once_never_claim_the_same_delivery(client: TestClient, wo
             assert notification_service.claim_due(second, now=T0) == []
     with rt.write() as later:
         assert notification_service.claim_due(later, now=T0) == []  # claimed: due again when the lease lapses
+
+
+def test_the_real_sender_posts_to_the_address_it_checked_so_dns_rebinding_cannot_steer_it_inside(
+    receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that resolves to a public address for the check, then to a private one (DNS rebinding)."""
+    base, received = receiver
+    port = int(base.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers = ["127.0.0.1", "10.255.255.1"]  # the first is taken as public below; the second is the attack
+    lookups: list[str] = []
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.rebind.test":
+            lookups.append(answers[min(len(lookups), 1)])
+            return real(lookups[-1], *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(webhook, "_is_public", lambda address: str(address) == "127.0.0.1")
+    result = HttpSender(timeout=2.0).send(f"http://hooks.rebind.test:{port}/hooks/customs", b"{}", {"X-Test": "1"})
+    assert result.ok, result
+    assert lookups == ["127.0.0.1"]  # resolved once: the connection used the checked address
+    assert len(received) == 1
+    path, headers, _ = received[0]
+    assert path == "/hooks/customs" and headers["Host"] == f"hooks.rebind.test:{port}"

@@ -7,7 +7,7 @@ import hmac
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -43,19 +43,30 @@ class WebhookSender(Protocol):
         ...
 
 
-def non_public_address(host: str, port: int | None = None) -> str | None:
-    """The first address the host resolves to that is not on the public internet (loopback,
-    private, link-local, carrier-grade NAT, multicast, reserved...), or None when all are public.
-    A host that does not resolve is reported as such."""
+def _resolve(host: str, port: int | None) -> tuple[list[ipaddress.IPv4Address | ipaddress.IPv6Address], str | None]:
+    """The host's addresses, or why there are none."""
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        return f"{host} does not resolve ({exc})"
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global:
-            return f"{host} resolves to {address}, which is not a public address"
-    return None
+        return [], f"{host} does not resolve ({exc})"
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos], None
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global
+
+
+def public_address(host: str, port: int | None = None) -> tuple[str | None, str | None]:
+    """One public address of the host and None, or None and why not: a host that does not resolve,
+    or one address of it not on the public internet (loopback, private, link-local, carrier-grade
+    NAT, multicast, reserved...)."""
+    addresses, error = _resolve(host, port)
+    if error:
+        return None, error
+    for address in addresses:
+        if not _is_public(address):
+            return None, f"{host} resolves to {address}, which is not a public address"
+    return (str(addresses[0]), None) if addresses else (None, f"{host} does not resolve")
 
 
 class HttpSender:
@@ -72,14 +83,26 @@ class HttpSender:
         self.allow_private = allow_private
 
     def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        """Post once; 2xx is success."""
+        """Post once; 2xx is success.
+
+        The host is resolved once, and the request goes to the address that was checked (with
+        the host's name in the Host header and, over TLS, in SNI and certificate verification):
+        a name that answers a public address to the check and a private one to the connection
+        (DNS rebinding) cannot steer the request inside.
+        """
+        target = httpx.URL(url)
+        extensions: dict[str, Any] = {}
+        send_headers = {"Content-Type": "application/json", **headers}
         if not self.allow_private:
-            target = httpx.URL(url)
-            refused = non_public_address(target.host, target.port)
-            if refused:
+            address, refused = public_address(target.host, target.port)
+            if refused or address is None:
                 return SendResult(False, None, f"not sent: {refused}")
+            send_headers["Host"] = target.netloc.decode("ascii")
+            if target.scheme == "https":
+                extensions["sni_hostname"] = target.host
+            target = target.copy_with(host=address)
         try:
-            r = self._client.post(url, content=body, headers={"Content-Type": "application/json", **headers})
+            r = self._client.post(target, content=body, headers=send_headers, extensions=extensions)
         except httpx.HTTPError as exc:
             return SendResult(False, None, f"{type(exc).__name__}: {exc}"[:500])
         return SendResult(200 <= r.status_code < 300, r.status_code, None if r.is_success else r.text[:500])

@@ -64,6 +64,12 @@ class Transport(_Strict):
     bill_of_lading: Text35 | None = None
     departure_on: date | None = None
     arrival_on: date | None = None
+    departure_country: str | None = Field(
+        default=None,
+        max_length=2,
+        description="ISO 3166-1 alpha-2: the country the goods were shipped from, a transshipment hub or the origin "
+        "(risk analysis compares it with the items' origin; the consignor's country when absent)",
+    )
 
 
 class Container(_Strict):

@@ -209,6 +209,9 @@ def _domain(raw: dict[str, Any], cat: Catalog, today: date) -> Iterator[Problem]
         yield Problem(
             "DEC-REF-007", pointer("transport", "mode"), f"{mode} is not a transport mode ({', '.join(sorted(cat.transport_modes))})."
         )
+    departure_country = _str(transport, "departure_country")
+    if departure_country is not None and departure_country not in cat.countries:
+        yield Problem("DEC-REF-001", pointer("transport", "departure_country"), f"{departure_country} is not an ISO 3166 country code.")
     if mode == "sea" and not _str(transport, "vessel"):
         yield Problem("DEC-TRN-002", pointer("transport", "vessel"), "A sea consignment needs the vessel's name.")
     imo = _str(transport, "imo")
@@ -329,12 +332,33 @@ def validate(raw: Any, *, catalog: Catalog, today: date) -> tuple[DeclarationCre
     except ValidationError as exc:
         problems.extend(_from_pydantic(e) for e in exc.errors(include_url=False))
     flagged = {p.pointer for p in problems}
+    for p in _control_characters(raw, ()):
+        if p.pointer not in flagged:
+            problems.append(p)
+            flagged.add(p.pointer)
     for p in _domain(raw, catalog, today):
         if p.pointer not in flagged:
             problems.append(p)
             flagged.add(p.pointer)
     problems.sort(key=lambda p: _natural(p.pointer))
     return (parsed if not problems else None), problems
+
+
+# C0 controls other than tab, line feed and carriage return, and DEL: never part of a trader's
+# text, and PostgreSQL cannot store NUL at all (so both databases refuse the same declarations).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_characters(value: Any, loc: tuple[Any, ...]) -> Iterator[Problem]:
+    if isinstance(value, str):
+        if _CONTROL_RE.search(value):
+            yield Problem("DEC-SCH-008", pointer(*loc), f"{label(loc)} holds a control character (such as NUL); remove it.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _control_characters(item, (*loc, i))
 
 
 def _natural(ptr: str) -> list[Any]:

@@ -77,6 +77,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("unknown office", _set("/office", "9999"), "DEC-REF-005", "/office"),
     ("unknown Incoterm", _set("/incoterm", "FOO"), "DEC-REF-006", "/incoterm"),
     ("unknown transport mode", _set("/transport/mode", "teleport"), "DEC-REF-007", "/transport/mode"),
+    ("unknown departure country", _set("/transport/departure_country", "ZZ"), "DEC-REF-001", "/transport/departure_country"),
     ("quantity as a JSON number", _set("/items/0/quantity", 1200), "DEC-NUM-001", "/items/0/quantity"),
     ("value not a decimal", _set("/items/0/value", "12,000.00"), "DEC-NUM-001", "/items/0/value"),
     ("quantity zero", _set("/items/0/quantity", "0"), "DEC-NUM-002", "/items/0/quantity"),
@@ -102,7 +103,22 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("unknown procedure", _set("/procedure", "smuggling"), "DEC-SCH-005", "/procedure"),
     ("line number zero", _set("/items/0/line", 0), "DEC-SCH-007", "/items/0/line"),
     ("items not a list", _set("/items", "many"), "DEC-SCH-003", "/items"),
+    ("NUL in a description", _set("/items/1/description", "Lithium-ion\x00 batteries"), "DEC-SCH-008", "/items/1/description"),
+    ("escape character in a name", _set("/importer/name", "Tianjin \x1b[31m Electronics"), "DEC-SCH-008", "/importer/name"),
 ]
+
+
+def test_a_departure_country_is_accepted_and_kept(cat: Catalog) -> None:
+    data = example()
+    data["transport"]["departure_country"] = "SG"
+    parsed, problems = validate(data, catalog=cat, today=TODAY)
+    assert problems == [] and parsed is not None and parsed.transport.departure_country == "SG"
+
+
+def test_tabs_and_line_breaks_in_text_are_accepted(cat: Catalog) -> None:
+    data = example()
+    data["items"][0]["description"] = "Smartphones,\tfolding\r\nmodel X"
+    assert validate(data, catalog=cat, today=TODAY)[1] == []
 
 
 @pytest.mark.parametrize(("case", "mutate", "code", "pointer"), CASES, ids=[c[0] for c in CASES])
@@ -164,3 +180,18 @@ def test_export_declarations_need_exporter_consignee_and_port_of_exit(cat: Catal
 
 
 _ = Session  # keep the import for type checkers of fixtures
+
+
+def test_the_departure_country_reaches_the_risk_facts_and_falls_back_to_the_consignors(cat: Catalog) -> None:
+    from smartcustoms.risk.facts import Context, item_facts
+
+    data = example()
+    parsed, _ = validate(data, catalog=cat, today=TODAY)
+    assert parsed is not None
+    payload = parsed.model_dump(mode="json", exclude_none=True)
+    assert {f["departure_country"] for f in item_facts(payload, Context())} == {data["consignor"]["country"]}
+    data["transport"]["departure_country"] = "SG"
+    parsed, _ = validate(data, catalog=cat, today=TODAY)
+    assert parsed is not None
+    payload = parsed.model_dump(mode="json", exclude_none=True)
+    assert {f["departure_country"] for f in item_facts(payload, Context())} == {"SG"}
