@@ -68,7 +68,14 @@ def init(json_output: JsonOpt = False) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (or PORT).")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only; SQLite uses one).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes: about one per CPU core on PostgreSQL; on SQLite, whose single write lock they share, "
+            "more than one rarely helps.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API and pages over HTTP (uvicorn)."""
     import uvicorn

@@ -159,6 +159,20 @@ def classifier(session: Session) -> Classifier:
     return hit
 
 
+def warm(session: Session) -> bool:
+    """Build the session's classifier now if this process has none; True if it was built.
+
+    Without an HS nomenclature there is nothing to build (and nothing is checked).
+    """
+    if _key(session) in _cache:
+        return False
+    try:
+        classifier(session)
+    except ValidationFailed:
+        return False
+    return True
+
+
 def refresh(session: Session) -> Classifier:
     """Retrain the classifier of the session's database now (new reference data, recent declarations)."""
     clf = build(session)

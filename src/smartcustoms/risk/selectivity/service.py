@@ -677,11 +677,7 @@ def keep_warm(session: Session, *, now: datetime) -> list[str]:
     features read (a second on a large history, every ten minutes): the runtime's worker calls
     this at start and every minute, and rebuilds the snapshot when it is 80 % through its life.
     """
-    built = []
-    t0 = time.monotonic()
-    identification.check_items(session, [])  # builds the classifier if this process has none
-    if time.monotonic() - t0 > 0.05:
-        built.append("identification")
+    built = ["identification"] if identification.warm(session) else []
     if session.scalar(select(RiskModel.id).where(RiskModel.role == ModelRole.champion).limit(1)) is not None:
         t0 = time.monotonic()
         models.snapshot(session, until=now.date(), max_age=models.SNAPSHOT_TTL_SECONDS * 0.8)
