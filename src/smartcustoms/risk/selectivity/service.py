@@ -97,6 +97,7 @@ def invalidate() -> None:
     with _lock:
         _settings.clear()
         _recent.clear()
+        _at_cap.clear()
 
 
 def _validate_setting(values: dict[str, Any]) -> None:
@@ -241,10 +242,24 @@ _IMPORTER_COUNT = select(func.count()).select_from(
 )
 
 
+# Importers known to have reached the cap, per database: declarations are never deleted, so an
+# importer at the cap stays there, and its next lodgings need not count 10,000 index entries again.
+_at_cap: set[tuple[str, str]] = set()
+_AT_CAP_MAX = 100_000
+
+
 def _importer_count(session: Session, decl: Declaration) -> int:
     """How many declarations the importer lodged before this one, counted up to `IMPORTER_COUNT_CAP`."""
-    n = session.scalar(_IMPORTER_COUNT, {"uscc": decl.trader_uscc, "before": decl.id})
-    return int(n or 0)
+    key = (str(session.get_bind().engine.url), decl.trader_uscc)
+    if key in _at_cap:
+        return IMPORTER_COUNT_CAP
+    n = int(session.scalar(_IMPORTER_COUNT, {"uscc": decl.trader_uscc, "before": decl.id}) or 0)
+    if n >= IMPORTER_COUNT_CAP:
+        with _lock:
+            if len(_at_cap) >= _AT_CAP_MAX:
+                _at_cap.clear()
+            _at_cap.add(key)
+    return n
 
 
 def assess(session: Session, *, decl: Declaration, now: datetime) -> Assessment:
