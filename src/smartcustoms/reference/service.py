@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import pycountry
 from sqlalchemy import select
@@ -205,6 +206,28 @@ def load_hs(
     return report
 
 
+def _unsplit_locode_name(r: dict[str, Any]) -> dict[str, Any]:
+    """Mend a row whose name holds a comma and was written with broken quoting.
+
+    The per-country files write a name such as `Mollersdorf, Baden` as `""\"Mollersdorf"," Baden""\"`:
+    the name and its form without diacritics each split in two, and the row carries no status
+    and IATA code, so every later column reads one name-part too far left. About a thousand
+    places (Japan 348, United States 207, ...) have such names, ports among them.
+    """
+    name, rest = r.get("name") or "", r.get("nameWoDiacritics") or ""
+    if not (name.startswith('"') and rest.endswith('"')):
+        return r
+    return {
+        "country": r.get("country"),
+        "location": r.get("location"),
+        "name": f"{name},{rest}".strip('"').strip(),
+        "subdivision": r.get("function"),
+        "function": r.get("iata"),
+        "lat": r.get("lat"),
+        "lon": r.get("lon"),
+    }
+
+
 def load_locode(session: Session, *, directory: Path, actor: Actor, now: datetime, progress: Progress | None = None) -> LoadReport:
     """Load UN/LOCODE places from per-country CSV files (country,location,name,...,lat,lon)."""
     files = sorted(directory.glob("*.csv"))
@@ -215,7 +238,8 @@ def load_locode(session: Session, *, directory: Path, actor: Actor, now: datetim
     rejected: list[str] = []
     for i, f in enumerate(files, start=1):
         with f.open(encoding="utf-8-sig", newline="") as fh:
-            for n, r in enumerate(csv.DictReader(fh), start=2):
+            for n, raw in enumerate(csv.DictReader(fh), start=2):
+                r = _unsplit_locode_name(raw)
                 country, loc = (r.get("country") or "").strip(), (r.get("location") or "").strip()
                 if len(country) != 2 or len(loc) != 3:
                     rejected.append(f"{f.name} line {n}: {country}{loc} is not a 5-character UN/LOCODE")
