@@ -26,7 +26,7 @@ lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy src
+	$(BIN)/mypy src bench
 
 test: install-dev lint
 	$(BIN)/pytest -n auto

@@ -277,14 +277,14 @@ def _novel(entries: list[D.HsText], uses: list[D.Use], lines: Lines, seed: int) 
             totals[f"{k}_flagged"] += (m[f"{k}_flagged"] or 0) * m[f"{k}_lines"]
             totals[f"{k}_lines"] += m[f"{k}_lines"]
         totals["clean_lines"] += m["clean_lines"]
-    n, k, o = totals["clean_lines"], totals["misclassification_lines"], totals["misclassification_other_heading_lines"]
+    n, mis, o = totals["clean_lines"], totals["misclassification_lines"], totals["misclassification_other_heading_lines"]
     return {
         "clean_lines": n,
         "top1": totals["top1"] / n,
         "top3": totals["top3"] / n,
         "clean_flagged": totals["clean_flagged"] / n,
-        "misclassification_lines": k,
-        "misclassification_flagged": totals["misclassification_flagged"] / k if k else None,
+        "misclassification_lines": mis,
+        "misclassification_flagged": totals["misclassification_flagged"] / mis if mis else None,
         "misclassification_other_heading_lines": o,
         "misclassification_other_heading_flagged": totals["misclassification_other_heading_flagged"] / o if o else None,
     }

@@ -29,7 +29,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 START_PATH = "/_bench/profile/start"
 STOP_PATH = "/_bench/profile/stop"
@@ -102,7 +105,7 @@ class ThreadProfiles:
         return {"path": str(path), "threads": len(profiles), "total_s": round(total, 3), "unfinished": self._running}
 
 
-def install(app: Any, clock: str) -> ThreadProfiles:
+def install(app: FastAPI, clock: str) -> ThreadProfiles:
     """Profile the app's threadpool, its outbox relay and its event loop on demand (bench server only)."""
     import anyio.to_thread
     from fastapi import Query
