@@ -126,10 +126,10 @@ class Runtime:
                     built = self.warm()
                     if built:
                         log.info("caches.warmed", built=built, seconds=round(time.monotonic() - warmed_at, 3))
+                    if frozen := freeze_long_lived():  # only once warm: what is frozen stays
+                        log.info("heap.frozen", objects=frozen)
                 except Exception:  # a cold cache is slower, not wrong: lodgings build it themselves
                     log.exception("caches.warm_failed")
-                if frozen := freeze_long_lived():
-                    log.info("heap.frozen", objects=frozen)
             pause = self.settings.relay_interval_seconds
             try:
                 relayed, delivered = self.pump()

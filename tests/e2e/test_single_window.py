@@ -73,6 +73,22 @@ def test_a_rejected_declaration_stores_nothing_but_a_rejection_record(client: Te
     assert [(x.client_reference, x.codes, x.problem_count) for x in rejected] == [("SHIMP-2026-000123", ["DEC-CTR-001", "DEC-HS-001"], 2)]
 
 
+def test_a_nul_anywhere_in_a_declaration_is_the_same_clear_422_on_both_databases(client: TestClient, world: World, rt: Runtime) -> None:
+    bad = example()
+    bad["client_reference"] = "SHIMP-2026\x00-000123"
+    bad["items"][2]["description"] = "Power\x00 banks"
+    r = client.post(API, json=bad, headers=world.headers("broker"))
+    assert r.status_code == 422, r.text
+    assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [
+        ("DEC-SCH-008", "/client_reference"),
+        ("DEC-SCH-008", "/items/2/description"),
+    ]
+    assert _count(rt, Declaration) == 0
+    with rt.read() as s:
+        rejected = s.scalars(select(RejectedSubmission)).all()
+    assert [(x.client_reference, x.codes) for x in rejected] == [("SHIMP-2026-000123", ["DEC-SCH-008"])]
+
+
 def test_invalid_json_is_a_clear_422(client: TestClient, world: World) -> None:
     r = client.post(API, content=b"{not json", headers={**world.headers("broker"), "content-type": "application/json"})
     assert r.status_code == 422

@@ -245,7 +245,9 @@ class _Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        type(self).received.append((self.path, dict(self.headers.items()), body))
+        seen = dict(self.headers.items())
+        seen["X-Test-Peer-Port"] = str(self.client_address[1])  # which connection it came on
+        type(self).received.append((self.path, seen, body))
         status = 500 if self.path.endswith("/broken") else 204
         self.send_response(status)
         self.send_header("Content-Length", "0")
@@ -489,3 +491,29 @@ def test_the_real_sender_posts_to_the_address_it_checked_so_dns_rebinding_cannot
     assert len(received) == 1
     path, headers, _ = received[0]
     assert path == "/hooks/customs" and headers["Host"] == f"hooks.rebind.test:{port}"
+
+
+def test_the_guarded_sender_tries_each_checked_address_and_never_shares_a_connection_between_names(
+    receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, received = receiver
+    port = int(base.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("a.hooks.test", "b.hooks.test"):
+            # The first address refuses connections (nothing listens on 127.0.0.2); the second is the receiver.
+            return real("127.0.0.2", *args, **kwargs) + real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(webhook, "_is_public", lambda address: str(address) in ("127.0.0.1", "127.0.0.2"))
+    sender = HttpSender(timeout=2.0)
+    try:
+        for name in ("a.hooks.test", "b.hooks.test", "a.hooks.test"):
+            result = sender.send(f"http://{name}:{port}/hooks/customs", b"{}", {})
+            assert result.ok, result
+    finally:
+        sender.close()
+    assert [h["Host"] for _, h, _ in received] == [f"{n}:{port}" for n in ("a.hooks.test", "b.hooks.test", "a.hooks.test")]
+    assert len({h["X-Test-Peer-Port"] for _, h, _ in received}) == 3  # three connections: none reused for another name

@@ -40,3 +40,7 @@ def test_the_count_stops_at_the_cap_and_an_importer_at_the_cap_is_not_counted_ag
         seen = [selectivity._importer_count(s, d) for d in decls]
     assert seen == [0, 1, 2, 3, 3, 3]
     assert len(counted) == 4  # the fifth and sixth need no count: the fourth reached the cap
+    with rt.read() as s:
+        again = [selectivity._importer_count(s, d) for d in decls]  # e.g. an older declaration amended
+    assert again == [0, 1, 2, 3, 3, 3]
+    assert len(counted) == 4 + 3  # the three before the cap are counted, the others are not

@@ -56,17 +56,18 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global
 
 
-def public_address(host: str, port: int | None = None) -> tuple[str | None, str | None]:
-    """One public address of the host and None, or None and why not: a host that does not resolve,
-    or one address of it not on the public internet (loopback, private, link-local, carrier-grade
-    NAT, multicast, reserved...)."""
+def public_addresses(host: str, port: int | None = None) -> tuple[list[str], str | None]:
+    """Every address of the host and None, or no address and why not: a host that does not
+    resolve, or one address of it not on the public internet (loopback, private, link-local,
+    carrier-grade NAT, multicast, reserved...)."""
     addresses, error = _resolve(host, port)
     if error:
-        return None, error
+        return [], error
     for address in addresses:
         if not _is_public(address):
-            return None, f"{host} resolves to {address}, which is not a public address"
-    return (str(addresses[0]), None) if addresses else (None, f"{host} does not resolve")
+            return [], f"{host} resolves to {address}, which is not a public address"
+    unique = list(dict.fromkeys(str(a) for a in addresses))
+    return (unique, None) if unique else ([], f"{host} does not resolve")
 
 
 class HttpSender:
@@ -79,30 +80,41 @@ class HttpSender:
     """
 
     def __init__(self, timeout: float = 5.0, *, allow_private: bool = False) -> None:
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        # Guarded, requests go to an address rather than a name, and a kept-alive connection would
+        # be reused for any other name on that address, its certificate checked for the first name
+        # only: no keep-alive then, each push its own connection.
+        limits = httpx.Limits() if allow_private else httpx.Limits(max_keepalive_connections=0)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, limits=limits)
         self.allow_private = allow_private
 
     def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         """Post once; 2xx is success.
 
-        The host is resolved once, and the request goes to the address that was checked (with
-        the host's name in the Host header and, over TLS, in SNI and certificate verification):
-        a name that answers a public address to the check and a private one to the connection
-        (DNS rebinding) cannot steer the request inside.
+        Guarded, the host is resolved once and the request goes to an address that was checked,
+        trying each in turn when one cannot be reached, with the host's name in the Host header
+        and, over TLS, in SNI and certificate verification: a name that answers a public address
+        to the check and a private one to the connection (DNS rebinding) cannot steer it inside.
         """
         target = httpx.URL(url)
-        extensions: dict[str, Any] = {}
         send_headers = {"Content-Type": "application/json", **headers}
-        if not self.allow_private:
-            address, refused = public_address(target.host, target.port)
-            if refused or address is None:
-                return SendResult(False, None, f"not sent: {refused}")
-            send_headers["Host"] = target.netloc.decode("ascii")
-            if target.scheme == "https":
-                extensions["sni_hostname"] = target.host
-            target = target.copy_with(host=address)
+        if self.allow_private:
+            return self._post(target, body, send_headers, {})
+        host = target.raw_host.decode("ascii")  # the IDNA form the URL and the Host header use
+        addresses, refused = public_addresses(host, target.port)
+        if refused:
+            return SendResult(False, None, f"not sent: {refused}")
+        send_headers["Host"] = target.netloc.decode("ascii")
+        extensions: dict[str, Any] = {"sni_hostname": host} if target.scheme == "https" else {}
+        result = SendResult(False, None, f"not sent: {host} does not resolve")
+        for address in addresses:
+            result = self._post(target.copy_with(host=address), body, send_headers, extensions)
+            if result.status is not None or not (result.error or "").startswith(("ConnectError", "ConnectTimeout")):
+                break  # reached: an answer, or a failure after connecting
+        return result
+
+    def _post(self, target: httpx.URL, body: bytes, headers: dict[str, str], extensions: dict[str, Any]) -> SendResult:
         try:
-            r = self._client.post(target, content=body, headers=send_headers, extensions=extensions)
+            r = self._client.post(target, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as exc:
             return SendResult(False, None, f"{type(exc).__name__}: {exc}"[:500])
         return SendResult(200 <= r.status_code < 300, r.status_code, None if r.is_success else r.text[:500])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
-from smartcustoms.declaration import domain, numbering, repository
+from smartcustoms.declaration import domain, numbering, repository, validation
 from smartcustoms.declaration.models import (
     Declaration,
     DeclarationEvent,
@@ -182,7 +182,7 @@ def intake(session: Session, *, raw: Any, principal: Principal, now: datetime) -
     if principal.role is not Role.enterprise or principal.enterprise_id is None:
         raise Forbidden("Only enterprise users lodge declarations.")
     ref = raw.get("client_reference") if isinstance(raw, dict) else None
-    if isinstance(ref, str):
+    if isinstance(ref, str) and not validation.has_control_characters(ref):  # else validation says so
         existing = repository.by_reference(session, enterprise_id=principal.enterprise_id, client_reference=ref)
         if existing is not None:
             if existing.submitted_sha256 == domain.content_sha256(raw):
@@ -278,7 +278,7 @@ def record_rejection(session: Session, *, raw: Any, principal: Principal | None,
     session.add(
         RejectedSubmission(
             enterprise_id=principal.enterprise_id if principal else None,
-            client_reference=ref[:64] if isinstance(ref, str) else None,
+            client_reference=validation.without_control_characters(ref)[:64] if isinstance(ref, str) else None,
             codes=sorted({p.code for p in problems}),
             problem_count=len(problems),
             at=now,

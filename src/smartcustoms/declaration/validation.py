@@ -349,6 +349,16 @@ def validate(raw: Any, *, catalog: Catalog, today: date) -> tuple[DeclarationCre
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether the text holds a character no declaration text may hold (DEC-SCH-008)."""
+    return _CONTROL_RE.search(text) is not None
+
+
+def without_control_characters(text: str) -> str:
+    """The text with those characters removed (for keeping a refused submission's reference)."""
+    return _CONTROL_RE.sub("", text)
+
+
 def _control_characters(value: Any, loc: tuple[Any, ...]) -> Iterator[Problem]:
     if isinstance(value, str):
         if _CONTROL_RE.search(value):

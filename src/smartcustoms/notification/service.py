@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Integer, Table, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from smartcustoms.adapters.bus import Bus
@@ -36,8 +36,9 @@ def _enterprise(principal: Principal) -> str:
     return principal.enterprise_uscc
 
 
-# An advisory lock's key (any 64-bit number of our own): held by the relay at work on PostgreSQL.
-RELAY_LOCK_KEY = 0x534D_4355_5354_0001
+# An advisory lock held by the relay at work on PostgreSQL: keyed by a number of our own and the
+# schema (advisory locks are per database, and several deployments may share one in schemas).
+RELAY_LOCK_CLASS = 0x534D_4355
 
 
 def _only_relay(session: Session) -> bool:
@@ -51,7 +52,8 @@ def _only_relay(session: Session) -> bool:
     """
     if session.get_bind().dialect.name != "postgresql":
         return True
-    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))))
+    key = func.hashtext(func.current_schema())
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(literal(RELAY_LOCK_CLASS, Integer), key))))
 
 
 def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -> int:

@@ -242,23 +242,25 @@ _IMPORTER_COUNT = select(func.count()).select_from(
 )
 
 
-# Importers known to have reached the cap, per database: declarations are never deleted, so an
-# importer at the cap stays there, and its next lodgings need not count 10,000 index entries again.
-_at_cap: set[tuple[str, str]] = set()
+# Importers known to have reached the cap, per database, with the id of a declaration that
+# already had `IMPORTER_COUNT_CAP` before it: declarations are never deleted, so any later one
+# has at least as many and need not count 10,000 index entries again.
+_at_cap: dict[tuple[str, str], int] = {}
 _AT_CAP_MAX = 100_000
 
 
 def _importer_count(session: Session, decl: Declaration) -> int:
     """How many declarations the importer lodged before this one, counted up to `IMPORTER_COUNT_CAP`."""
     key = (str(session.get_bind().engine.url), decl.trader_uscc)
-    if key in _at_cap:
+    reached = _at_cap.get(key)
+    if reached is not None and decl.id >= reached:
         return IMPORTER_COUNT_CAP
     n = int(session.scalar(_IMPORTER_COUNT, {"uscc": decl.trader_uscc, "before": decl.id}) or 0)
     if n >= IMPORTER_COUNT_CAP:
         with _lock:
             if len(_at_cap) >= _AT_CAP_MAX:
                 _at_cap.clear()
-            _at_cap.add(key)
+            _at_cap[key] = min(decl.id, _at_cap.get(key, decl.id))
     return n
 
 
