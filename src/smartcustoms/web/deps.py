@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.service import Principal
@@ -22,8 +23,8 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-def principal(request: Request) -> Principal:
-    """The caller, from a bearer token or the web-session cookie; 401 otherwise."""
+def authenticate(request: Request) -> Principal:
+    """The caller, from a bearer token or the web-session cookie; 401 otherwise (may read the database)."""
     rt = runtime(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -44,5 +45,24 @@ def principal(request: Request) -> Principal:
     raise Unauthorized("Send 'Authorization: Bearer <token>' (smartcustoms user add prints one).")
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+# The dependencies are coroutines: FastAPI runs a plain function dependency in a worker thread,
+# a hop per dependency per request. A token seen in the last few seconds is answered from the
+# cache on the event loop; only a database read goes to a thread.
+
+
+async def _runtime_dep(request: Request) -> Runtime:
+    return runtime(request)
+
+
+async def principal(request: Request) -> Principal:
+    """The caller (see `authenticate`); from the token cache without leaving the event loop."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        known = auth_service.token_cache.get(header[7:].strip(), seconds=runtime(request).settings.auth_cache_seconds)
+        if known is not None:
+            return known
+    return await run_in_threadpool(authenticate, request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dep)]
 PrincipalDep = Annotated[Principal, Depends(principal)]

@@ -17,7 +17,7 @@ from smartcustoms.declaration.models import Status
 from smartcustoms.errors import SmartCustomsError, Unauthorized
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.selectivity import service as selectivity
-from smartcustoms.web.deps import SESSION_COOKIE, principal, runtime
+from smartcustoms.web.deps import SESSION_COOKIE, authenticate, runtime
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -25,7 +25,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 def _who(request: Request) -> Principal | None:
     try:
-        return principal(request)
+        return authenticate(request)
     except Unauthorized:
         return None
 

@@ -54,7 +54,7 @@ PROCEDURES = ("*", *(p.value for p in Procedure))
 def _allowed(*roles: Role) -> Any:
     """A dependency admitting only these roles: 403 before the request is even validated."""
 
-    def check(who: PrincipalDep) -> Principal:
+    async def check(who: PrincipalDep) -> Principal:
         who.require(*roles)
         return who
 
