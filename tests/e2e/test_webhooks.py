@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -467,24 +467,36 @@ def test_two_relays_at_once_never_claim_the_same_delivery(client: TestClient, wo
         assert notification_service.claim_due(later, now=T0) == []  # claimed: due again when the lease lapses
 
 
+def _fake_dns(monkeypatch: pytest.MonkeyPatch, answer: Callable[[str], list[str] | None], *, public: set[str]) -> None:
+    """Names resolve to the addresses `answer` gives (None: the real resolver); `public` counts as public."""
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        addresses = answer(host) if isinstance(host, str) else None
+        if addresses is None:
+            return real(host, *args, **kwargs)
+        return [info for address in addresses for info in real(address, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(webhook, "_is_public", lambda address: str(address) in public)
+
+
 def test_the_real_sender_posts_to_the_address_it_checked_so_dns_rebinding_cannot_steer_it_inside(
     receiver: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A name that resolves to a public address for the check, then to a private one (DNS rebinding)."""
     base, received = receiver
     port = int(base.rsplit(":", 1)[1])
-    real = socket.getaddrinfo
     answers = ["127.0.0.1", "10.255.255.1"]  # the first is taken as public below; the second is the attack
     lookups: list[str] = []
 
-    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "hooks.rebind.test":
-            lookups.append(answers[min(len(lookups), 1)])
-            return real(lookups[-1], *args, **kwargs)
-        return real(host, *args, **kwargs)
+    def rebinding(host: str) -> list[str] | None:
+        if host != "hooks.rebind.test":
+            return None
+        lookups.append(answers[min(len(lookups), 1)])
+        return [lookups[-1]]
 
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    monkeypatch.setattr(webhook, "_is_public", lambda address: str(address) == "127.0.0.1")
+    _fake_dns(monkeypatch, rebinding, public={"127.0.0.1"})
     result = HttpSender(timeout=2.0).send(f"http://hooks.rebind.test:{port}/hooks/customs", b"{}", {"X-Test": "1"})
     assert result.ok, result
     assert lookups == ["127.0.0.1"]  # resolved once: the connection used the checked address
@@ -498,16 +510,12 @@ def test_the_guarded_sender_tries_each_checked_address_and_never_shares_a_connec
 ) -> None:
     base, received = receiver
     port = int(base.rsplit(":", 1)[1])
-    real = socket.getaddrinfo
-
-    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host in ("a.hooks.test", "b.hooks.test"):
-            # The first address refuses connections (nothing listens on 127.0.0.2); the second is the receiver.
-            return real("127.0.0.2", *args, **kwargs) + real("127.0.0.1", *args, **kwargs)
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    monkeypatch.setattr(webhook, "_is_public", lambda address: str(address) in ("127.0.0.1", "127.0.0.2"))
+    # For both names the first address refuses connections (nothing listens on 127.0.0.2); the second is the receiver.
+    _fake_dns(
+        monkeypatch,
+        lambda host: ["127.0.0.2", "127.0.0.1"] if host in ("a.hooks.test", "b.hooks.test") else None,
+        public={"127.0.0.1", "127.0.0.2"},
+    )
     sender = HttpSender(timeout=2.0)
     try:
         for name in ("a.hooks.test", "b.hooks.test", "a.hooks.test"):

@@ -4,7 +4,7 @@ counted again once an importer has reached it."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import event, select
 
 from smartcustoms.declaration.models import Declaration
 from smartcustoms.risk.selectivity import service as selectivity
@@ -17,16 +17,7 @@ def test_the_count_stops_at_the_cap_and_an_importer_at_the_cap_is_not_counted_ag
 ) -> None:
     # A cap of 3 instead of 10,000, with the statement built the same way.
     monkeypatch.setattr(selectivity, "IMPORTER_COUNT_CAP", 3)
-    monkeypatch.setattr(
-        selectivity,
-        "_IMPORTER_COUNT",
-        select(func.count()).select_from(
-            select(Declaration.id)
-            .where(Declaration.trader_uscc == bindparam("uscc"), Declaration.id < bindparam("before"))
-            .limit(3)
-            .subquery()
-        ),
-    )
+    monkeypatch.setattr(selectivity, "_IMPORTER_COUNT", selectivity.importer_count_statement(3))
     for i in range(6):
         raw = example()
         raw["client_reference"] = f"CAP-{i}"

@@ -234,12 +234,19 @@ def settings(session: Session) -> list[Setting]:
 
 
 IMPORTER_COUNT_CAP = 10_000  # the fact only needs to tell new and small importers apart; bounded work
-_IMPORTER_COUNT = select(func.count()).select_from(
-    select(Declaration.id)
-    .where(Declaration.trader_uscc == bindparam("uscc"), Declaration.id < bindparam("before"))
-    .limit(IMPORTER_COUNT_CAP)
-    .subquery()
-)
+
+
+def importer_count_statement(cap: int) -> Any:
+    """Count an importer's declarations before one (`uscc`, `before`), stopping at `cap`."""
+    return select(func.count()).select_from(
+        select(Declaration.id)
+        .where(Declaration.trader_uscc == bindparam("uscc"), Declaration.id < bindparam("before"))
+        .limit(cap)
+        .subquery()
+    )
+
+
+_IMPORTER_COUNT = importer_count_statement(IMPORTER_COUNT_CAP)
 
 
 # Importers known to have reached the cap, per database, with the id of a declaration that
