@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.exc import StatementError
 
 from smartcustoms.audit.models import AuditEntry
-from smartcustoms.audit.service import Actor, record
+from smartcustoms.audit.service import JOURNAL, Actor, record
 from smartcustoms.declaration.models import Declaration, DeclarationEvent, DeclarationVersion
-from smartcustoms.kit.db import appends_held
+from smartcustoms.kit.db import append, appends_held, write_appends
 from smartcustoms.kit.outbox import OutboxMessage, enqueue
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.runtime import Runtime
@@ -70,3 +74,109 @@ def test_a_lodging_writes_its_version_events_journal_and_outbox_rows_in_its_tran
         assert journal == events
         outbox = list(s.scalars(select(OutboxMessage.payload).where(OutboxMessage.key == decl.number).order_by(OutboxMessage.id)))
         assert [m["event"] for m in outbox] == events and [m["status"] for m in outbox] == ["lodged", "accepted", "assessed"]
+
+
+# --- the rows as stored: the same whichever way they are written -----------------------------------
+
+_AWKWARD = [
+    "plain",
+    'quotes " and \\ backslash',
+    "line\nbreak\ttab",
+    "汉字 and émigré and 🚢",
+    "",
+    "%(p0)s :name ? $1 ::json",
+]
+
+
+def _journal_rows(n: int) -> list[dict[str, object]]:
+    shanghai = timezone(timedelta(hours=8))
+    return [
+        {
+            "at": NOW + timedelta(microseconds=i) if i % 2 else (NOW + timedelta(seconds=i)).astimezone(shanghai),
+            "actor_id": 2**31 - 1 - i if i % 3 else None,
+            "actor_name": _AWKWARD[i % len(_AWKWARD)],
+            "role": "admin",
+            "office": None,
+            "action": "test.shape",
+            "subject_type": "test",
+            "subject_id": str(i),
+            "before": None if i % 2 else {"z": 1, "a": [1, 2.5, None, True], "nested": {"k": _AWKWARD[i % len(_AWKWARD)]}},
+            "after": {"i": i, "big": 2**60, "text": _AWKWARD[(i + 1) % len(_AWKWARD)]},
+            "reason": None if i % 4 == 0 else _AWKWARD[(i + 2) % len(_AWKWARD)],
+        }
+        for i in range(n)
+    ]
+
+
+def _stored(rt: Runtime, action: str) -> list[tuple[object, ...]]:
+    with rt.read() as s:
+        rows = s.execute(
+            select(
+                AuditEntry.at,
+                AuditEntry.actor_id,
+                AuditEntry.actor_name,
+                AuditEntry.role,
+                AuditEntry.office,
+                AuditEntry.subject_id,
+                AuditEntry.before,
+                AuditEntry.after,
+                AuditEntry.reason,
+            )
+            .where(AuditEntry.action == action)
+            .order_by(AuditEntry.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_rows_written_in_one_batch_read_back_exactly_as_rows_inserted_one_by_one(rt: Runtime) -> None:
+    rows = _journal_rows(24)
+    with rt.write() as s:
+        for row in rows:
+            append(s, JOURNAL, row)
+    with rt.write() as s:  # the plain way: SQLAlchemy's insert, one row at a time
+        for row in rows:
+            s.execute(insert(JOURNAL), [{**row, "action": "test.plain"}])
+    batched, plain = _stored(rt, "test.shape"), _stored(rt, "test.plain")
+    assert len(batched) == 24 and batched == plain
+    assert [r[5] for r in batched] == [str(i) for i in range(24)]  # ids in the order appended
+    assert all(r[0].tzinfo is not None and r[0].utcoffset() == timedelta(0) for r in batched)  # type: ignore[attr-defined]
+    assert list(batched[0][6]) == ["z", "a", "nested"]  # type: ignore[arg-type]  # JSON keys as written
+
+
+def test_a_naive_time_in_a_queued_row_is_refused_and_nothing_is_written(rt: Runtime) -> None:
+    row = {**_journal_rows(1)[0], "at": datetime(2026, 1, 1, 12, 0)}
+    with pytest.raises((ValueError, StatementError)), rt.write() as s:
+        append(s, JOURNAL, row)
+    assert _stored(rt, "test.shape") == []
+
+
+def test_queued_rows_of_several_tables_take_one_statement_on_postgresql(rt: Runtime) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    with rt.write() as s:
+        for i in range(3):
+            record(s, actor=WHO, action="test.appended", subject_type="test", subject_id=str(i), now=NOW)
+            enqueue(s, topic="test", key=str(i), payload={"i": i}, now=NOW)
+        s.connection()  # the transaction begins before counting
+        event.listen(rt.engine, "before_cursor_execute", count)
+        try:
+            write_appends(s)
+        finally:
+            event.remove(rt.engine, "before_cursor_execute", count)
+    expected = 1 if rt.engine.dialect.name == "postgresql" else 2  # one executemany per table elsewhere
+    assert len(statements) == expected, statements
+    assert _journal(rt) == ["0", "1", "2"]
+    with rt.read() as s:
+        assert list(s.scalars(select(OutboxMessage.key).where(OutboxMessage.topic == "test").order_by(OutboxMessage.id))) == ["0", "1", "2"]
+
+
+def test_rows_of_one_table_with_differing_keys_are_refused_on_both_databases_and_nothing_is_written(rt: Runtime) -> None:
+    rows = _journal_rows(2)
+    del rows[1]["reason"]  # not carried by the one statement: SQLAlchemy's insert refuses it everywhere
+    with pytest.raises(StatementError), rt.write() as s:
+        for row in rows:
+            append(s, JOURNAL, row)
+    assert _stored(rt, "test.shape") == []

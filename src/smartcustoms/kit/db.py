@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
+from functools import lru_cache
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import JSON, MetaData, Table, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.types import TypeDecorator
+
+from smartcustoms.kit.types import UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -121,12 +129,91 @@ def append(session: Session, table: Table, row: dict[str, Any]) -> None:
 
 
 def write_appends(session: Session) -> None:
-    """Insert the rows queued by `append` now (called by the session's events; rarely by hand)."""
+    """Insert the rows queued by `append` now (called by the session's events; rarely by hand).
+
+    On PostgreSQL every table's rows go in one statement (see `_one_statement`); elsewhere, and
+    for a table whose rows that statement cannot carry, one batched INSERT per table.
+    """
     pending: dict[Table, list[dict[str, Any]]] | None = session.info.pop(_APPENDS, None)
-    if pending:
-        conn = session.connection()
-        for table, rows in pending.items():
-            conn.execute(table.insert(), rows)
+    if not pending:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        batch = {table: rows for table, rows in pending.items() if _carried(table, rows)}
+        if batch:
+            sql = _one_statement(tuple((table, tuple(rows[0])) for table, rows in batch.items()), conn.dialect)
+            conn.exec_driver_sql(sql, {f"p{i}": _as_json(table, rows) for i, (table, rows) in enumerate(batch.items())})
+        pending = {table: rows for table, rows in pending.items() if table not in batch}
+    for table, rows in pending.items():
+        conn.execute(table.insert(), rows)
+
+
+# PostgreSQL: one lodging queues about ten rows in four tables. Sent as four executemany calls they
+# cost about 0.9 ms of the server's CPU (SQLAlchemy and psycopg work per row and per statement);
+# as one statement of data-modifying CTEs, each table's rows one JSON array unpacked by
+# json_to_recordset, 0.3 ms and one round trip (tests/unit/test_db_appends.py checks that both ways
+# store the same rows). WITH ORDINALITY ... ORDER BY keeps each table's ids in the order the rows
+# were appended; json (not jsonb) keeps JSON values as written.
+_CARRIED = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.Float, sqltypes.JSON, UTCDateTime)
+
+
+def _carried(table: Table, rows: list[dict[str, Any]]) -> bool:
+    """Whether the one-statement path can carry these rows: the same keys in every row, column types
+    it knows, and floats only when finite (JSON has no NaN or infinity)."""
+    keys = tuple(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        return False
+    floats = _floats_if_carried(table, keys)
+    if floats is None:
+        return False
+    return all(row[key] is None or isfinite(row[key]) for key in floats for row in rows)
+
+
+@lru_cache(maxsize=256)
+def _floats_if_carried(table: Table, keys: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The float columns among the keys if every column is of a type whose values JSON holds as they
+    are (times aside, which `_as_json` writes in ISO 8601) and no other type decorator (its bind
+    processing would be skipped), and no column left out has a Python-side default; else None."""
+    for column in table.columns:
+        if column.key in keys:
+            kind = column.type
+            if not isinstance(kind, _CARRIED) or (isinstance(kind, TypeDecorator) and not isinstance(kind, UTCDateTime)):
+                return None
+        elif column.default is not None:
+            return None
+    return tuple(c.key for c in table.columns if c.key in keys and isinstance(c.type, sqltypes.Float))
+
+
+@lru_cache(maxsize=64)
+def _one_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...], dialect: Dialect) -> str:
+    """`WITH a0 AS (INSERT ...), a1 AS (INSERT ...) INSERT ...`, parameters %(p0)s, %(p1)s, ... (JSON arrays)."""
+    quote = dialect.identifier_preparer.quote
+    inserts = []
+    for i, (table, keys) in enumerate(shape):
+        columns = [table.columns[key] for key in keys]
+        names = ", ".join(quote(c.name) for c in columns)
+        defs = ", ".join(f"{quote(c.name)} {c.type.compile(dialect)}" for c in columns)
+        inserts.append(
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) SELECT {names} "
+            f"FROM ROWS FROM (json_to_recordset(%(p{i})s::json) AS ({defs})) WITH ORDINALITY AS _r({names}, _n) ORDER BY _n"
+        )
+    heads = ", ".join(f"_a{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
+    return f"WITH {heads} {inserts[-1]}" if heads else inserts[-1]
+
+
+def _as_json(table: Table, rows: list[dict[str, Any]]) -> str:
+    """The rows as one JSON array; times as ISO 8601 in UTC (naive times refused, as UTCDateTime does)."""
+    times = [c.key for c in table.columns if c.key in rows[0] and isinstance(c.type, UTCDateTime)]
+    if times:
+        rows = [dict(row) for row in rows]
+        for row in rows:
+            for key in times:
+                value = row[key]
+                if value is not None:
+                    if value.tzinfo is None:
+                        raise ValueError(f"naive datetime given for {table.name}.{key}; pass timezone-aware UTC times")
+                    row[key] = value.astimezone(UTC).isoformat()
+    return json.dumps(rows, separators=(",", ":"))
 
 
 @contextmanager

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
@@ -24,7 +24,7 @@ from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
-from smartcustoms.kit.db import appends_held
+from smartcustoms.kit.db import append, appends_held
 from smartcustoms.party.models import CreditRating, Enterprise
 from smartcustoms.risk import facts as facts_mod
 from smartcustoms.risk.history import service as history
@@ -322,26 +322,29 @@ def assess(session: Session, *, decl: Declaration, now: datetime) -> Assessment:
     decision = domain.decide(hits=ev.hits, errors=ev.errors, score=score, red_at=red_at, yellow_at=yellow_at, the_draw=the_draw)
     draw_json = the_draw.as_json(setting_id=setting.id, seed_ref=domain.seed_ref(setting.seed))
     draw_json.update({"credit": credit, "red_at": red_at, "yellow_at": yellow_at, "thresholds_from": threshold_basis})
-    a = Assessment(
-        declaration_id=decl.id,
-        number=decl.number,
-        declaration_version=decl.version,
-        office=decl.office,
-        lane=decision.lane,
-        score=float(score or 0.0),
-        model=model_label,
-        challenger=shadow,
-        hits=[_public_hit(h, rules) for h in ev.hits] + [_identification_hit(m) for m in mismatches.values()],
-        errors=ev.errors,
-        contributions=contributions,
-        random_draw=draw_json,
-        basis=decision.basis,
-        assessed_at=now,
-    )
-    session.add(a)
-    return a
+    row = {
+        "declaration_id": decl.id,
+        "number": decl.number,
+        "declaration_version": decl.version,
+        "office": decl.office,
+        "lane": decision.lane,
+        "score": float(score or 0.0),
+        "model": model_label,
+        "challenger": shadow,
+        "hits": [_public_hit(h, rules) for h in ev.hits] + [_identification_hit(m) for m in mismatches.values()],
+        "errors": ev.errors,
+        "contributions": contributions,
+        "random_draw": draw_json,
+        "basis": decision.basis,
+        "assessed_at": now,
+    }
+    # Assessments are never changed once made: the row is queued with the lodging's other
+    # append-only rows (one statement for all of them on PostgreSQL); callers get it as an object.
+    append(session, _ASSESSMENTS, row)
+    return Assessment(**row)
 
 
+_ASSESSMENTS = cast(Table, Assessment.__table__)
 RECENT_WINDOW = 2000
 RECENT_MINIMUM = 100
 RECENT_TTL_SECONDS = 30.0
