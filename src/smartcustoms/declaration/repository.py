@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Connection, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,14 +22,26 @@ from smartcustoms.declaration.models import (
 )
 
 
-def by_reference(session: Session, *, enterprise_id: int, client_reference: str) -> Declaration | None:
+class Lodged(NamedTuple):
+    """What a retry of a lodging needs to know about the declaration first lodged under its reference."""
+
+    number: str
+    submitted_sha256: str
+    receipt: dict[str, Any]
+
+
+# Built once and run on the connection (no ORM objects): every lodging asks it, and nearly always
+# the answer is that the reference is new.
+_BY_REFERENCE = select(Declaration.number, Declaration.submitted_sha256, Declaration.receipt).where(
+    Declaration.submitter_enterprise_id == bindparam("enterprise_id"),
+    Declaration.client_reference == bindparam("client_reference"),
+)
+
+
+def by_reference(session: Session, *, enterprise_id: int, client_reference: str) -> Lodged | None:
     """The declaration an enterprise lodged under a client reference."""
-    return session.scalar(
-        select(Declaration).where(
-            Declaration.submitter_enterprise_id == enterprise_id,
-            Declaration.client_reference == client_reference,
-        )
-    )
+    row = session.connection().execute(_BY_REFERENCE, {"enterprise_id": enterprise_id, "client_reference": client_reference}).first()
+    return Lodged(*row) if row is not None else None
 
 
 def by_number(session: Session, *, number: str) -> Declaration | None:
