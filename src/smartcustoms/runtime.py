@@ -69,6 +69,7 @@ class Runtime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pump_lock = threading.Lock()
+        self._turns = threading.RLock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def bus(self) -> Bus:
@@ -79,8 +80,19 @@ class Runtime:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A writing unit of work: commits on success."""
-        with transaction(self._writer) as s:
+        """A writing unit of work: commits on success.
+
+        On SQLite the process's writers also take turns on a lock of their own: SQLite admits one
+        writer at a time anyway, and a writer refused by it polls with sleeps of up to 100 ms
+        (its busy handler), so under load the write lock stood free while the next writer slept.
+        Waiting on a Python lock, the next writer starts as soon as the last one commits. Other
+        processes on the same file still queue through the busy handler.
+        """
+        if self._turns is None:
+            with transaction(self._writer) as s:
+                yield s
+            return
+        with self._turns, transaction(self._writer) as s:
             yield s
 
     @contextmanager
