@@ -216,6 +216,14 @@ def _as_json(table: Table, rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of one table now, in order, the way queued rows are written (one statement on PostgreSQL)."""
+    if rows:
+        queued = session.info.setdefault(_APPENDS, {})
+        queued.setdefault(table, []).extend(rows)
+        write_appends(session)
+
+
 @contextmanager
 def appends_held(session: Session) -> Iterator[None]:
     """Within the block, queued rows wait for the commit (or an explicit flush) instead of being

@@ -21,6 +21,7 @@ from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
 from smartcustoms.errors import Forbidden, NotFound, Problem, ValidationFailed
+from smartcustoms.kit.db import insert_rows
 from smartcustoms.kit.outbox import OutboxMessage
 from smartcustoms.notification.models import Notification, WebhookDelivery, WebhookSubscription
 
@@ -95,7 +96,7 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
     outbox = cast(Table, om.__table__)
     session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now, attempts=outbox.c.attempts + 1))
     if notes:
-        session.execute(insert(_NOTIFICATIONS), notes)  # the table, not the class: a plain batched INSERT
+        insert_rows(session, _NOTIFICATIONS, notes)  # one statement on PostgreSQL, an executemany elsewhere
     if notes and any(n["enterprise_uscc"] in subs for n in notes):
         pushed = session.execute(
             select(Notification.id, Notification.enterprise_uscc)
