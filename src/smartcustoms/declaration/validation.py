@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -106,23 +107,41 @@ def _from_pydantic(err: Any) -> Problem:
     return Problem("DEC-SCH-003", ptr, f"{where} must be of type {expected}.")
 
 
+@lru_cache(maxsize=4096)
+def _uscc_verdict(uscc: str) -> str:
+    """'valid', 'checksum' or 'format': the same few enterprises lodge again and again."""
+    try:
+        stdnum_uscc.validate(uscc)
+    except stdnum_uscc.InvalidChecksum:
+        return "checksum"
+    except Exception:
+        return "format"
+    return "valid"
+
+
 def _decimal(raw: Any, loc: tuple[Any, ...], *, allow_zero: bool = False, places: int = 6) -> tuple[Decimal | None, Problem | None]:
     if not isinstance(raw, str):
         return None, None  # the schema step reports the wrong type
-    ptr, where = pointer(*loc), label(loc)
     if not _DECIMAL_RE.match(raw):
-        return None, Problem("DEC-NUM-001", ptr, f'{where} must be a decimal number written as a string, like "1200.50"; got "{raw}".')
+        return None, _number_problem("DEC-NUM-001", loc, 'must be a decimal number written as a string, like "1200.50"; got "{raw}".', raw)
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        return None, Problem("DEC-NUM-001", ptr, f"{where} is not a decimal number.")
+        return None, _number_problem("DEC-NUM-001", loc, "is not a decimal number.", raw)
     if value < 0 or (value == 0 and not allow_zero):
-        return None, Problem("DEC-NUM-002", ptr, f"{where} must be {'zero or more' if allow_zero else 'greater than zero'}; got {raw}.")
+        return None, _number_problem(
+            "DEC-NUM-002", loc, f"must be {'zero or more' if allow_zero else 'greater than zero'}; got {{raw}}.", raw
+        )
     if value >= MAX_DECIMAL:
-        return None, Problem("DEC-NUM-004", ptr, f"{where} is implausibly large.")
+        return None, _number_problem("DEC-NUM-004", loc, "is implausibly large.", raw)
     if -value.as_tuple().exponent > places:  # type: ignore[operator]
-        return None, Problem("DEC-NUM-003", ptr, f"{where} has more than {places} decimal places.")
+        return None, _number_problem("DEC-NUM-003", loc, f"has more than {places} decimal places.", raw)
     return value, None
+
+
+def _number_problem(code: str, loc: tuple[Any, ...], message: str, raw: str) -> Problem:
+    # Pointer and label are made only for a problem: most numbers are fine.
+    return Problem(code, pointer(*loc), f"{label(loc)} {message.format(raw=raw)}")
 
 
 def _date(raw: Any) -> date | None:
@@ -167,19 +186,17 @@ def _domain(raw: dict[str, Any], cat: Catalog, today: date) -> Iterator[Problem]
                 )
     for party in ("declarant", "importer", "exporter"):
         uscc = _str(raw.get(party), "uscc")
-        if uscc is not None:
-            try:
-                stdnum_uscc.validate(uscc)
-            except stdnum_uscc.InvalidChecksum:
-                yield Problem(
-                    "DEC-PTY-001",
-                    pointer(party, "uscc"),
-                    f"The {party}'s USCC {uscc} has a wrong check character; check it against the business licence.",
-                )
-            except Exception:
-                yield Problem(
-                    "DEC-PTY-002", pointer(party, "uscc"), f"The {party}'s USCC {uscc} is not an 18-character unified social credit code."
-                )
+        verdict = _uscc_verdict(uscc) if uscc is not None else "valid"
+        if verdict == "checksum":
+            yield Problem(
+                "DEC-PTY-001",
+                pointer(party, "uscc"),
+                f"The {party}'s USCC {uscc} has a wrong check character; check it against the business licence.",
+            )
+        elif verdict != "valid":
+            yield Problem(
+                "DEC-PTY-002", pointer(party, "uscc"), f"The {party}'s USCC {uscc} is not an 18-character unified social credit code."
+            )
     for party in ("consignor", "consignee"):
         country = _str(raw.get(party), "country")
         if country is not None and country not in cat.countries:
