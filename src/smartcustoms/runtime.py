@@ -18,7 +18,7 @@ from smartcustoms.adapters.webhook import HttpSender, WebhookSender
 from smartcustoms.config import Settings
 from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
 from smartcustoms.kit.clock import utcnow
-from smartcustoms.kit.db import make_engine, make_sessionmaker, transaction
+from smartcustoms.kit.db import WriterTurns, make_engine, make_sessionmaker, transaction
 from smartcustoms.notification import service as notification_service
 from smartcustoms.risk.selectivity import service as selectivity
 
@@ -69,7 +69,7 @@ class Runtime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pump_lock = threading.Lock()
-        self._turns = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._turns = WriterTurns(self.engine.url.database) if self.engine.dialect.name == "sqlite" else None
 
     @property
     def bus(self) -> Bus:
@@ -80,19 +80,12 @@ class Runtime:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A writing unit of work: commits on success.
-
-        On SQLite the process's writers also take turns on a lock of their own: SQLite admits one
-        writer at a time anyway, and a writer refused by it polls with sleeps of up to 100 ms
-        (its busy handler), so under load the write lock stood free while the next writer slept.
-        Waiting on a Python lock, the next writer starts as soon as the last one commits. Other
-        processes on the same file still queue through the busy handler.
-        """
+        """A writing unit of work: commits on success. On SQLite, writers take turns (`WriterTurns`)."""
         if self._turns is None:
             with transaction(self._writer) as s:
                 yield s
             return
-        with self._turns, transaction(self._writer) as s:
+        with self._turns.turn(), transaction(self._writer) as s:
             yield s
 
     @contextmanager
@@ -170,3 +163,5 @@ class Runtime:
             self._bus.close()
         self.engine.dispose()
         self.read_engine.dispose()
+        if self._turns is not None:
+            self._turns.close()
