@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.exc import StatementError
 
 from smartcustoms.audit.models import AuditEntry
@@ -141,6 +141,19 @@ def test_rows_written_in_one_batch_read_back_exactly_as_rows_inserted_one_by_one
     assert [r[5] for r in batched] == [str(i) for i in range(24)]  # ids in the order appended
     assert all(r[0].tzinfo is not None and r[0].utcoffset() == timedelta(0) for r in batched)  # type: ignore[attr-defined]
     assert list(batched[0][6]) == ["z", "a", "nested"]  # type: ignore[arg-type]  # JSON keys as written
+    with rt.read() as s:  # as stored, not as decoded: None is JSON null both ways, and the JSON text is the same
+        stored = {
+            action: s.execute(
+                text(
+                    "SELECT before IS NULL, CAST(before AS TEXT), CAST(after AS TEXT), reason IS NULL FROM audit_entry "
+                    "WHERE action = :action ORDER BY id"
+                ),
+                {"action": action},
+            ).all()
+            for action in ("test.shape", "test.plain")
+        }
+    assert stored["test.shape"] == stored["test.plain"]
+    assert not any(row[0] for row in stored["test.shape"])
 
 
 def test_a_naive_time_in_a_queued_row_is_refused_and_nothing_is_written(rt: Runtime) -> None:

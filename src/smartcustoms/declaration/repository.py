@@ -31,7 +31,9 @@ class Lodged(NamedTuple):
 
 
 # Built once and run on the connection (no ORM objects): every lodging asks it, and nearly always
-# the answer is that the reference is new.
+# the answer is that the reference is new. On the connection it neither flushes the session nor
+# writes its queued rows first: it reads what earlier transactions committed, which is what an
+# idempotency check is about (it runs first in a lodging's transaction).
 _BY_REFERENCE = select(Declaration.number, Declaration.submitted_sha256, Declaration.receipt).where(
     Declaration.submitter_enterprise_id == bindparam("enterprise_id"),
     Declaration.client_reference == bindparam("client_reference"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -105,34 +107,65 @@ class WriterTurns:
     SQLite admits one writer at a time, and a writer it refuses polls again after sleeps of up to
     100 ms (its busy handler): under load the write lock stood free while the next writer slept
     (lodging p99 about 1 s at 32 clients, docs/benchmarks.md). Here the threads of a process take
-    turns on a lock, and processes on an exclusive `flock` of a file beside the database, so the
-    next writer starts as soon as the last one is done. A program that does not take these turns
-    (the sqlite3 shell) still queues through the busy handler, as before.
+    turns on a lock, handed over at once, and processes on an exclusive `flock` of a file beside
+    the database, tried again every few milliseconds. A writer that has not had its turn after
+    `wait_seconds` (a stuck holder, a long import in another process) goes on to SQLite, whose
+    busy handler then decides as before ("database is locked" after its own timeout). A program
+    that does not take these turns (the sqlite3 shell) queues through the busy handler too.
     """
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, *, wait_seconds: float = 10.0) -> None:
+        self.wait_seconds = wait_seconds
+        self._path = f"{database}-writer.lock" if database and database != ":memory:" and fcntl is not None else None
+        self._reset()
+        _ALL_TURNS.add(self)
+
+    def _reset(self) -> None:
         self._lock = threading.RLock()
         self._depth = 0
-        self._path = f"{database}-writer.lock" if database and database != ":memory:" and fcntl is not None else None
         self._fd: int | None = None
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        """Wait for this writer's turn; nested turns of one thread pass through."""
-        with self._lock:
-            self._depth += 1
-            locked = False
-            try:
-                if self._depth == 1 and self._path is not None:
-                    if self._fd is None:
-                        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                    fcntl.flock(self._fd, fcntl.LOCK_EX)
-                    locked = True
-                yield
-            finally:
-                if locked and self._fd is not None:
+        """Wait for this writer's turn (nested turns of one thread pass through)."""
+        deadline = time.monotonic() + self.wait_seconds
+        mine = self._lock.acquire(timeout=self.wait_seconds)
+        on_file = False
+        try:
+            if mine:
+                self._depth += 1
+                if self._depth == 1:
+                    on_file = self._lock_file(deadline)
+            yield
+        finally:
+            if mine:
+                if on_file and self._fd is not None:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
                 self._depth -= 1
+                self._lock.release()
+
+    def _lock_file(self, deadline: float) -> bool:
+        if self._path is None:
+            return False
+        if self._fd is None:
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
+            except PermissionError:  # made by another user: flock works on a read-only descriptor too
+                try:
+                    self._fd = os.open(self._path, os.O_RDONLY)
+                except OSError:
+                    self._path = None  # threads still take turns; processes use SQLite's handler
+                    return False
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.005)
 
     def close(self) -> None:
         """Close the lock file (the turns still work, reopening it when needed)."""
@@ -140,6 +173,22 @@ class WriterTurns:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+_ALL_TURNS: weakref.WeakSet[WriterTurns] = weakref.WeakSet()
+
+
+def _turns_after_fork() -> None:
+    # A forked child shares the parent's lock file description (and so its flock) and may inherit
+    # a lock held by a thread that does not exist in the child: it starts its own.
+    for turns in list(_ALL_TURNS):
+        if turns._fd is not None:
+            os.close(turns._fd)
+        turns._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_turns_after_fork)
 
 
 def make_sessionmaker(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
@@ -201,9 +250,11 @@ def write_appends(session: Session) -> None:
 # PostgreSQL: one lodging queues about ten rows in four tables. Sent as four executemany calls they
 # cost about 0.9 ms of the server's CPU (SQLAlchemy and psycopg work per row and per statement);
 # as one statement of data-modifying CTEs, each table's rows one JSON array unpacked by
-# json_to_recordset, 0.3 ms and one round trip (tests/unit/test_db_appends.py checks that both ways
-# store the same rows). WITH ORDINALITY ... ORDER BY keeps each table's ids in the order the rows
-# were appended; json (not jsonb) keeps JSON values as written.
+# json_to_recordset, 0.3 ms and one round trip (tests/integration/test_append_rows.py checks that
+# both ways store the same rows, JSON text included). WITH ORDINALITY ... ORDER BY keeps each
+# table's ids in the order the rows were appended; json (not jsonb) keeps a JSON value's text as
+# json.dumps wrote it, which is what SQLAlchemy's JSON type stores. Tables that fall back to an
+# executemany are written after the others (no queued table refers to another).
 _CARRIED = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.Float, sqltypes.JSON, UTCDateTime)
 
 
@@ -227,7 +278,11 @@ def _floats_if_carried(table: Table, keys: tuple[str, ...]) -> tuple[str, ...] |
     for column in table.columns:
         if column.key in keys:
             kind = column.type
-            if not isinstance(kind, _CARRIED) or (isinstance(kind, TypeDecorator) and not isinstance(kind, UTCDateTime)):
+            if (
+                not isinstance(kind, _CARRIED)
+                or isinstance(kind, sqltypes.Enum)  # SQLAlchemy stores a member's name, JSON would carry its value
+                or (isinstance(kind, TypeDecorator) and not isinstance(kind, UTCDateTime))
+            ):
                 return None
         elif column.default is not None:
             return None
@@ -242,10 +297,18 @@ def _one_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...], dialect: Di
     for i, (table, keys) in enumerate(shape):
         columns = [table.columns[key] for key in keys]
         names = ", ".join(quote(c.name) for c in columns)
-        defs = ", ".join(f"{quote(c.name)} {c.type.compile(dialect)}" for c in columns)
+        # The JSON objects' fields are the rows' keys; the columns are named apart (_c0, _c1, ...).
+        fields = ", ".join(f"{quote(key)} {c.type.compile(dialect)}" for key, c in zip(keys, columns, strict=True))
+        aliases = ", ".join(f"_c{j}" for j in range(len(columns)))
+        # None in a JSON column is stored as JSON null, as SQLAlchemy's insert stores it unless the type
+        # says none_as_null (json_to_recordset gives SQL NULL).
+        values = ", ".join(
+            f"coalesce(_c{j}, 'null')" if isinstance(c.type, sqltypes.JSON) and not c.type.none_as_null else f"_c{j}"
+            for j, c in enumerate(columns)
+        )
         inserts.append(
-            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) SELECT {names} "
-            f"FROM ROWS FROM (json_to_recordset(%(p{i})s::json) AS ({defs})) WITH ORDINALITY AS _r({names}, _n) ORDER BY _n"
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) SELECT {values} "
+            f"FROM ROWS FROM (json_to_recordset(%(p{i})s::json) AS ({fields})) WITH ORDINALITY AS _r({aliases}, _n) ORDER BY _n"
         )
     heads = ", ".join(f"_a{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
     return f"WITH {heads} {inserts[-1]}" if heads else inserts[-1]
@@ -263,7 +326,7 @@ def _as_json(table: Table, rows: list[dict[str, Any]]) -> str:
                     if value.tzinfo is None:
                         raise ValueError(f"naive datetime given for {table.name}.{key}; pass timezone-aware UTC times")
                     row[key] = value.astimezone(UTC).isoformat()
-    return json.dumps(rows, separators=(",", ":"))
+    return json.dumps(rows)  # json.dumps' own separators: a JSON column's text as SQLAlchemy writes it
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
