@@ -83,13 +83,17 @@ class Site:
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
-    def start(self) -> None:
-        """Start `smartcustoms serve` and wait until /healthz answers."""
+    def start(self, workers: int = 1) -> None:
+        """Start `smartcustoms serve [--workers N]` and wait until /healthz answers."""
         self.starts += 1
         self.port = _free_port()
         log = (self.home / f"server-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [str(SMARTCUSTOMS), "serve", "--port", str(self.port)], cwd=self.home, env=self.env, stdout=log, stderr=log
+            [str(SMARTCUSTOMS), "serve", "--port", str(self.port), "--workers", str(workers)],
+            cwd=self.home,
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
         log.close()
         deadline = time.monotonic() + 30
@@ -291,6 +295,52 @@ def test_a_burst_of_lodgings_killed_midway_loses_no_answered_lodging_and_leaves_
     assert len(numbers) == burst
     feed = _feed_until(site, "importer", lambda f: sum(e == "declaration.assessed" for _, e in f) >= burst)
     assert sorted(feed) == sorted((n, e) for n in numbers for e in EVENTS), site.log()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_two_server_processes_lodge_side_by_side_and_publish_every_event_once(site: Site, db: Runtime) -> None:
+    # `serve --workers 2`: two processes on one database, each with its relay (one relays at a time)
+    # and, on SQLite, taking turns with the other through the lock file beside the database.
+    burst = 24
+    payloads = []
+    for i in range(burst):
+        d = example()
+        d["client_reference"] = f"TWO-{i:02d}"
+        payloads.append(d)
+
+    def send(payload: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(timeout=60) as client:  # a connection each: the kernel spreads them over both processes
+            return site.lodge(client, payload)
+
+    site.start(workers=2)
+    assert site.process is not None
+    assert len(_children(site.process.pid)) >= 2, site.log()  # uvicorn's supervisor and its two server processes
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(send, payloads))
+
+    assert [a.status_code for a in answers] == [202] * burst, [a.text for a in answers if a.status_code != 202]
+    stored = _stored(db)
+    assert sorted(stored) == sorted(p["client_reference"] for p in payloads)
+    assert all(_complete(row) == COMPLETE for row in stored.values())
+    numbers = {row["number"] for row in stored.values()}
+    assert len(numbers) == burst
+    feed = _feed_until(site, "importer", lambda f: sum(e == "declaration.assessed" for _, e in f) >= burst)
+    assert sorted(feed) == sorted((n, e) for n in numbers for e in EVENTS), site.log()  # each event once, none twice
+    if db.engine.dialect.name == "sqlite":
+        assert Path(f"{db.engine.url.database}-writer.lock").exists()
 
 
 # --- production mode ---------------------------------------------------------------------
