@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.adapters.bus import Bus, make_bus
 from smartcustoms.adapters.storage import DirectoryStore, FileStore
 from smartcustoms.adapters.webhook import HttpSender, WebhookSender
+from smartcustoms.auth import service as auth_service
 from smartcustoms.config import Settings
 from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
 from smartcustoms.kit.clock import utcnow
@@ -118,7 +119,8 @@ class Runtime:
             return relayed, len(claimed)
 
     def warm(self, now: datetime | None = None) -> list[str]:
-        """Build the caches lodgings would otherwise build inside themselves (see `selectivity.keep_warm`)."""
+        """Build the caches requests would otherwise build inside themselves (see `selectivity.keep_warm`)."""
+        auth_service.dummy_hash()  # a failed login for an unknown name costs what any failed login does
         with self.read() as s:
             return selectivity.keep_warm(s, now=now or utcnow())
 

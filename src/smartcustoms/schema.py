@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
@@ -23,6 +22,9 @@ import smartcustoms.risk.parameter.models
 import smartcustoms.risk.selectivity.models  # noqa: F401  (registers the tables)
 from smartcustoms.kit.db import Base
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -33,6 +35,8 @@ def metadata() -> MetaData:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration bound to the engine."""
+    from alembic.config import Config  # Alembic only when migrating: every command and server would load it
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -41,4 +45,6 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "heads")
