@@ -6,7 +6,7 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 
 import structlog
@@ -82,11 +82,7 @@ class Runtime:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A writing unit of work: commits on success. On SQLite, writers take turns (`WriterTurns`)."""
-        if self._turns is None:
-            with transaction(self._writer) as s:
-                yield s
-            return
-        with self._turns.turn(), transaction(self._writer) as s:
+        with self._turns.turn() if self._turns is not None else nullcontext(), transaction(self._writer) as s:
             yield s
 
     @contextmanager

@@ -107,9 +107,8 @@ def _from_pydantic(err: Any) -> Problem:
     return Problem("DEC-SCH-003", ptr, f"{where} must be of type {expected}.")
 
 
-@lru_cache(maxsize=4096)
-def _uscc_verdict(uscc: str) -> str:
-    """'valid', 'checksum' or 'format': the same few enterprises lodge again and again."""
+def _uscc_check(uscc: str) -> str:
+    """'valid', 'checksum' or 'format'."""
     try:
         stdnum_uscc.validate(uscc)
     except stdnum_uscc.InvalidChecksum:
@@ -119,29 +118,32 @@ def _uscc_verdict(uscc: str) -> str:
     return "valid"
 
 
+# The same few enterprises lodge again and again; only strings of a USCC's length are remembered,
+# so that no one can fill memory with long ones.
+_uscc_remembered = lru_cache(maxsize=4096)(_uscc_check)
+
+
 def _decimal(raw: Any, loc: tuple[Any, ...], *, allow_zero: bool = False, places: int = 6) -> tuple[Decimal | None, Problem | None]:
     if not isinstance(raw, str):
         return None, None  # the schema step reports the wrong type
     if not _DECIMAL_RE.match(raw):
-        return None, _number_problem("DEC-NUM-001", loc, 'must be a decimal number written as a string, like "1200.50"; got "{raw}".', raw)
+        return None, _number_problem("DEC-NUM-001", loc, f'must be a decimal number written as a string, like "1200.50"; got "{raw}".')
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        return None, _number_problem("DEC-NUM-001", loc, "is not a decimal number.", raw)
+        return None, _number_problem("DEC-NUM-001", loc, "is not a decimal number.")
     if value < 0 or (value == 0 and not allow_zero):
-        return None, _number_problem(
-            "DEC-NUM-002", loc, f"must be {'zero or more' if allow_zero else 'greater than zero'}; got {{raw}}.", raw
-        )
+        return None, _number_problem("DEC-NUM-002", loc, f"must be {'zero or more' if allow_zero else 'greater than zero'}; got {raw}.")
     if value >= MAX_DECIMAL:
-        return None, _number_problem("DEC-NUM-004", loc, "is implausibly large.", raw)
+        return None, _number_problem("DEC-NUM-004", loc, "is implausibly large.")
     if -value.as_tuple().exponent > places:  # type: ignore[operator]
-        return None, _number_problem("DEC-NUM-003", loc, f"has more than {places} decimal places.", raw)
+        return None, _number_problem("DEC-NUM-003", loc, f"has more than {places} decimal places.")
     return value, None
 
 
-def _number_problem(code: str, loc: tuple[Any, ...], message: str, raw: str) -> Problem:
+def _number_problem(code: str, loc: tuple[Any, ...], message: str) -> Problem:
     # Pointer and label are made only for a problem: most numbers are fine.
-    return Problem(code, pointer(*loc), f"{label(loc)} {message.format(raw=raw)}")
+    return Problem(code, pointer(*loc), f"{label(loc)} {message}")
 
 
 def _date(raw: Any) -> date | None:
@@ -186,8 +188,7 @@ def _domain(raw: dict[str, Any], cat: Catalog, today: date) -> Iterator[Problem]
                 )
     for party in ("declarant", "importer", "exporter"):
         uscc = _str(raw.get(party), "uscc")
-        # Remembered only for strings of a USCC's length, so that no one can fill memory with long ones.
-        verdict = "valid" if uscc is None else _uscc_verdict(uscc) if len(uscc) == 18 else _uscc_verdict.__wrapped__(uscc)
+        verdict = "valid" if uscc is None else _uscc_remembered(uscc) if len(uscc) == 18 else _uscc_check(uscc)
         if verdict == "checksum":
             yield Problem(
                 "DEC-PTY-001",

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC
 from functools import lru_cache
 from math import isfinite
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import fcntl
@@ -238,11 +238,12 @@ def write_appends(session: Session) -> None:
         return
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        batch = {table: rows for table, rows in pending.items() if _carried(table, rows)}
-        if batch:
-            sql = _one_statement(tuple((table, tuple(rows[0])) for table, rows in batch.items()), conn.dialect)
-            conn.exec_driver_sql(sql, {f"p{i}": _as_json(table, rows) for i, (table, rows) in enumerate(batch.items())})
-        pending = {table: rows for table, rows in pending.items() if table not in batch}
+        carried = {table: (rows, carry) for table, rows in pending.items() if (carry := _carried(table, rows)) is not None}
+        if carried:
+            sql = _one_statement(tuple((table, tuple(rows[0])) for table, (rows, _) in carried.items()), conn.dialect)
+            params = {f"p{i}": _as_json(table, rows, carry.times) for i, (table, (rows, carry)) in enumerate(carried.items())}
+            conn.exec_driver_sql(sql, params)
+        pending = {table: rows for table, rows in pending.items() if table not in carried}
     for table, rows in pending.items():
         conn.execute(table.insert(), rows)
 
@@ -258,23 +259,27 @@ def write_appends(session: Session) -> None:
 _CARRIED = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.Float, sqltypes.JSON, UTCDateTime)
 
 
-def _carried(table: Table, rows: list[dict[str, Any]]) -> bool:
-    """Whether the one-statement path can carry these rows: the same keys in every row, column types
-    it knows, and floats only when finite (JSON has no NaN or infinity)."""
-    keys = tuple(rows[0])
+class _Carry(NamedTuple):
+    floats: tuple[str, ...]  # checked finite in each row (JSON has no NaN or infinity)
+    times: tuple[str, ...]  # written in ISO 8601 by `_as_json`
+
+
+def _carried(table: Table, rows: list[dict[str, Any]]) -> _Carry | None:
+    """How the one-statement path carries these rows, or None if it cannot: the same keys in every row,
+    column types it knows, and floats only when finite."""
     if any(row.keys() != rows[0].keys() for row in rows):
-        return False
-    floats = _floats_if_carried(table, keys)
-    if floats is None:
-        return False
-    return all(row[key] is None or isfinite(row[key]) for key in floats for row in rows)
+        return None
+    carry = _carry(table, tuple(rows[0]))
+    if carry is None or not all(row[key] is None or isfinite(row[key]) for key in carry.floats for row in rows):
+        return None
+    return carry
 
 
 @lru_cache(maxsize=256)
-def _floats_if_carried(table: Table, keys: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The float columns among the keys if every column is of a type whose values JSON holds as they
-    are (times aside, which `_as_json` writes in ISO 8601) and no other type decorator (its bind
-    processing would be skipped), and no column left out has a Python-side default; else None."""
+def _carry(table: Table, keys: tuple[str, ...]) -> _Carry | None:
+    """The float and time columns among the keys if every column is of a type whose values JSON holds
+    as they are (times aside) and no other type decorator (its bind processing would be skipped), and
+    no column left out has a Python-side default; else None."""
     for column in table.columns:
         if column.key in keys:
             kind = column.type
@@ -286,7 +291,11 @@ def _floats_if_carried(table: Table, keys: tuple[str, ...]) -> tuple[str, ...] |
                 return None
         elif column.default is not None:
             return None
-    return tuple(c.key for c in table.columns if c.key in keys and isinstance(c.type, sqltypes.Float))
+    used = [c for c in table.columns if c.key in keys]
+    return _Carry(
+        floats=tuple(c.key for c in used if isinstance(c.type, sqltypes.Float)),
+        times=tuple(c.key for c in used if isinstance(c.type, UTCDateTime)),
+    )
 
 
 @lru_cache(maxsize=64)
@@ -314,9 +323,8 @@ def _one_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...], dialect: Di
     return f"WITH {heads} {inserts[-1]}" if heads else inserts[-1]
 
 
-def _as_json(table: Table, rows: list[dict[str, Any]]) -> str:
+def _as_json(table: Table, rows: list[dict[str, Any]], times: tuple[str, ...]) -> str:
     """The rows as one JSON array; times as ISO 8601 in UTC (naive times refused, as UTCDateTime does)."""
-    times = [c.key for c in table.columns if c.key in rows[0] and isinstance(c.type, UTCDateTime)]
     if times:
         rows = [dict(row) for row in rows]
         for row in rows:
@@ -331,10 +339,9 @@ def _as_json(table: Table, rows: list[dict[str, Any]]) -> str:
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows of one table now, in order, the way queued rows are written (one statement on PostgreSQL)."""
-    if rows:
-        queued = session.info.setdefault(_APPENDS, {})
-        queued.setdefault(table, []).extend(rows)
-        write_appends(session)
+    for row in rows:
+        append(session, table, row)
+    write_appends(session)
 
 
 @contextmanager
