@@ -1,6 +1,6 @@
-"""Smart identification benchmark: training time, accuracy, flag rates, single-item latency and memory.
+"""Smart identification on the simulator's trade: training time, accuracy, flag rates, single-item latency and memory.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m bench.identification [--declarations 40000] [--seed 1] [--calls 5000]
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.identification_sim [--declarations 40000] [--seed 1] [--calls 5000]
                                                             [--calibrate] [--compare] [--json]
 
 Everything runs in this one process on one core, without a database: the nomenclature is the
@@ -19,6 +19,7 @@ are the accepted history, the last two months the test), and the classifier is
     flagged (a product declared under a lower-duty code), in the same three settings;
 (d) latency: one `suggest(k=3)` and one single-line `check` per call, p50/p99 wall and CPU time;
 (e) --calibrate: the softmax temperature and flag threshold fitted on hand-written descriptions
+    (the constants in use come from `bench.identification --calibrate` on its development part)
     (CALIBRATION below, disjoint from the simulator's and the demo's), beside the constants used;
 (f) --compare: other classifiers on the same features (nearest centroid; scikit-learn's dense
     MultinomialNB, ComplementNB and SGDClassifier log-loss, which take minutes and hundreds of MB).

@@ -27,7 +27,7 @@ from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, World, example
 
 # Measured with the built-in HS 2022 texts and no history: 33 of the simulator's 35 descriptions
-# have their heading among the top three (94 %); `python -m bench.identification` has the details.
+# have their heading among the top three (94 %); `python -m bench.identification_sim` has the details.
 SIMULATOR_TOP3_BAR = 0.85
 SMARTPHONE = "Smartphones, 6.1 inch, 128 GB"
 
