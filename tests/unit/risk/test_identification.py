@@ -204,7 +204,9 @@ def test_check_flags_a_disagreeing_line_only(clf: D.Classifier) -> None:
     assert (m.line, m.declared_heading, m.suggested_heading) == (1, "4901", "8517")
     assert m.probability >= 0.5 and m.suggested_text == TEXTS["8517"]
     assert m.as_dict()["suggested_heading"] == "8517"
-    assert clf.check(items, threshold=1.01) == []  # never sure enough
+    assert m.chapter_probability is not None and m.chapter_probability < clf.chapter_threshold
+    assert clf.check(items, threshold=1.01) == [m]  # never sure enough of the top heading, but surely not of chapter 49
+    assert clf.calibrated(chapter_threshold=0.0).check(items, threshold=1.01) == []  # neither rule
 
 
 def test_check_counts_the_line_position_when_no_line_number(clf: D.Classifier) -> None:
@@ -217,8 +219,9 @@ def test_a_third_place_of_no_probability_does_not_excuse_a_declaration(clf: D.Cl
     tiny = next((s for s in top[1:] if s.probability < D.AGREE_PROBABILITY), None)
     assert tiny is not None
     line = {"hs_code": tiny.heading + "00", "description": "Smartphones for cellular networks"}
-    assert clf.check([line], threshold=0.5, agree_probability=0.0) == []  # the literal top-3 rule lets it pass
-    assert clf.check([line], threshold=0.5)  # the default does not
+    same_chapter_only = clf.calibrated(chapter_threshold=0.0)
+    assert same_chapter_only.check([line], threshold=0.5, agree_probability=0.0) == []  # the literal top-3 rule lets it pass
+    assert same_chapter_only.check([line], threshold=0.5)  # the default does not
 
 
 def test_scored_flagged_agrees_with_check(clf: D.Classifier) -> None:

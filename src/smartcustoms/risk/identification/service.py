@@ -2,7 +2,8 @@
 
 The classifier (`domain`) is trained in memory from the HS nomenclature of the `hs_code`
 reference table (the source of truth: `reference load-hs` may have loaded a newer edition than
-the built-in one) and from what traders wrote on accepted declarations. It is built lazily on
+the built-in one), from the glossary of commercial names in English and Chinese shipped in
+`data/glossary.txt`, and from what traders wrote on accepted declarations. It is built lazily on
 first use, once per database, kept in a module-level cache keyed by the database URL, and rebuilt
 by `refresh` (after new reference data, or to learn from recent declarations); `invalidate`
 forgets every cached classifier. Databases without accepted declarations and with the same
@@ -95,10 +96,19 @@ def accepted_uses(session: Session, *, limit: int = HISTORY_DECLARATIONS) -> lis
     return out
 
 
+@functools.cache
+def glossary() -> domain.Glossary:
+    """The commercial names and synonyms shipped with the package (`data/glossary.txt`, English and Chinese)."""
+    from importlib.resources import files
+
+    return domain.parse_glossary(files("smartcustoms.risk.identification").joinpath("data/glossary.txt").read_text(encoding="utf-8"))
+
+
 def train(entries: Sequence[HsText], uses: Sequence[Use]) -> Classifier:
-    """A classifier trained on nomenclature entries and accepted uses."""
+    """A classifier trained on nomenclature entries, the shipped glossary and accepted uses."""
     headings = {e.code: e.description for e in entries if len(e.code) == 4}
     examples = domain.nomenclature_examples(entries, section_names())
+    examples += domain.glossary_examples(glossary(), headings)
     examples += domain.history_examples(uses, headings=frozenset(headings))
     clf = domain.train(examples, headings)
     return clf.with_info(history_uses=len(uses))
