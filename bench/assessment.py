@@ -306,7 +306,8 @@ def build(url: str, workdir: Path, *, seed: int, history: int, today: date, step
         label, train_rows, positives = f"{model.name}/v{model.version}", model.rows, model.positives
     train_s = time.perf_counter() - t0
     selectivity.invalidate_all()
-    lodgings = [(d.payload(), principals[d.importer]) for d in recent]
+    # Each importer lodges its own declarations (declarant and importer: no mandate needed).
+    lodgings = [({**d.payload(), "declarant": {"uscc": d.importer, "name": "Importer"}}, principals[d.importer]) for d in recent]
     return World(
         rt=rt,
         lodgings=lodgings,

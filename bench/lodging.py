@@ -208,13 +208,15 @@ class Prepared:
 
 
 def _prepare(url: str, workdir: Path) -> str:
-    """Migrate, load reference data, register the example's enterprises and a declarant user; its token."""
+    """Migrate, load reference data, register the example's enterprises, the importer's mandate for the
+    declarant and a declarant user; its token."""
     from smartcustoms import schema
     from smartcustoms.audit.service import Actor
     from smartcustoms.auth import service as auth_service
     from smartcustoms.auth.models import Role
     from smartcustoms.config import Settings
     from smartcustoms.kit.clock import utcnow
+    from smartcustoms.mandate import service as mandate_service
     from smartcustoms.party import service as party_service
     from smartcustoms.party.models import CreditRating
     from smartcustoms.party.schemas import EnterpriseCreate
@@ -235,6 +237,17 @@ def _prepare(url: str, workdir: Path) -> str:
                 (IMPORTER, "Tianjin Binhai Electronics Trading Co., Ltd.", CreditRating.general),
             ):
                 party_service.add(s, data=EnterpriseCreate(uscc=uscc, name=name, credit=credit), actor=operator, now=now)
+            mandate_service.grant(
+                s,
+                importer_uscc=IMPORTER,
+                broker_uscc=DECLARANT,
+                valid_from=now.date(),
+                valid_to=None,
+                procedures=None,
+                offices=None,
+                actor=operator,
+                now=now,
+            )
         with rt.write() as s:
             _, token = auth_service.add_user(
                 s, name="bench-broker", role=Role.enterprise, enterprise_uscc=DECLARANT, actor=operator, now=now

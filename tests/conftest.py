@@ -25,6 +25,7 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
 from smartcustoms.config import Settings
+from smartcustoms.mandate import service as mandate_service
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import CreditRating
 from smartcustoms.party.schemas import EnterpriseCreate
@@ -77,6 +78,7 @@ NON_REFERENCE_TABLES = (
     "declaration",
     "declaration_number_counter",
     "rejected_submission",
+    "mandate",
     "api_token",
     "app_user",
     "enterprise",
@@ -176,9 +178,26 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
 
+def grant_mandate(session: Any, *, importer: str, broker: str) -> int:
+    """The importer's open-ended mandate for the broker, in force from a year before NOW; its id."""
+    found = mandate_service.grant(
+        session,
+        importer_uscc=importer,
+        broker_uscc=broker,
+        valid_from=NOW.date().replace(year=NOW.year - 1),
+        valid_to=None,
+        procedures=None,
+        offices=None,
+        actor=OPERATOR,
+        now=NOW,
+    )
+    return found.mandate.id
+
+
 @pytest.fixture
 def world(rt: Runtime) -> World:
-    """Three enterprises (broker AEO, importer, an unrelated one) and one user per role."""
+    """Three enterprises (broker AEO, importer, an unrelated one), the importer's mandate for the broker
+    (from a year before NOW, every procedure and office), and one user per role."""
     with rt.write() as s:
         for uscc, name, credit in (
             (BROKER, "Shanghai Harbour Brokerage", CreditRating.aeo),
@@ -186,6 +205,7 @@ def world(rt: Runtime) -> World:
             (OTHER, "Shenzhen Other Trading", CreditRating.low),
         ):
             party_service.add(s, data=EnterpriseCreate(uscc=uscc, name=name, credit=credit), actor=OPERATOR, now=NOW)
+        grant_mandate(s, importer=IMPORTER, broker=BROKER)
     tokens: dict[str, str] = {}
     users = (
         ("broker", Role.enterprise, BROKER, None),

@@ -20,6 +20,7 @@ from smartcustoms.auth.models import Role, User
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import SmartCustomsError
+from smartcustoms.mandate import service as mandate_service
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import CreditRating
 from smartcustoms.party.schemas import EnterpriseCreate
@@ -206,13 +207,14 @@ def load(
             else:
                 token = auth_service.issue_token(s, user=user, now=now, label="demo")
             tokens[name] = token
+    _mandates(rt, now)
     _risk_setup(rt, now)
     if with_model:
         _model_setup(rt, now)
     with rt.read() as s:
         have = s.scalar(select(func.count()).select_from(Declaration)) or 0
     made = 0
-    pairs = [(0, 1), (0, 2), (2, 2), (3, 3), (0, 4)]
+    pairs = [(0, 1), (0, 2), (2, 2), (3, 3), (0, 4)]  # (declarant, importer): the broker under the importers' mandates
     lodgers = {0: "broker", 1: "importer", 2: "shenzhen", 3: "ningbo"}
     for i in range(have, declarations):
         d_idx, t_idx = pairs[i % len(pairs)]
@@ -229,6 +231,30 @@ def load(
         if progress:
             progress(i + 1 - have, declarations - have)
     return DemoReport(enterprises=added_ent, declarations=made, tokens=tokens)
+
+
+# (importer, broker): the electronic mandates the demo's broker lodges under.
+DEMO_MANDATES = ((1, 0), (2, 0), (4, 0))
+
+
+def _mandates(rt: Runtime, now: datetime) -> None:
+    """The importers' mandates for the demo broker, from two months back, unless already granted."""
+    with rt.write() as s:
+        have = {(m.importer, m.broker) for m in mandate_service.list_all(s, uscc=None)}
+        for importer, broker in DEMO_MANDATES:
+            pair = (ENTERPRISES[importer][0], ENTERPRISES[broker][0])
+            if pair not in have:
+                mandate_service.grant(
+                    s,
+                    importer_uscc=pair[0],
+                    broker_uscc=pair[1],
+                    valid_from=(now - timedelta(days=60)).date(),
+                    valid_to=None,
+                    procedures=None,
+                    offices=None,
+                    actor=SYSTEM,
+                    now=now,
+                )
 
 
 DEMO_RULES: tuple[dict[str, Any], ...] = (

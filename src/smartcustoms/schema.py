@@ -12,6 +12,7 @@ import smartcustoms.audit.models
 import smartcustoms.auth.models
 import smartcustoms.declaration.models
 import smartcustoms.kit.outbox
+import smartcustoms.mandate.models
 import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models

@@ -152,7 +152,9 @@ def test_an_enterprise_user_without_an_enterprise_is_refused_with_auth_usr_001(c
     assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("AUTH-USR-001", "/enterprise")]
     r = client.post(f"{API}/users", json={"name": "clerk", "role": "enterprise", "enterprise": NEW_USCC}, headers=world.headers("admin"))
     assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("AUTH-USR-002", "/enterprise")]
-    r = client.post(f"{API}/users", json={"name": "clerk", "role": "officer", "enterprise": BROKER}, headers=world.headers("admin"))
+    r = client.post(
+        f"{API}/users", json={"name": "clerk", "role": "officer", "enterprise": BROKER, "office": "2248"}, headers=world.headers("admin")
+    )
     assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("AUTH-USR-003", "/enterprise")]
     assert (_count(rt, User), _count(rt, AuditEntry)) == before
 
@@ -255,7 +257,9 @@ def test_supervisors_read_the_journal_oldest_first(client: TestClient, world: Wo
     entries = r.json()
     ids = [e["id"] for e in entries]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert [e["action"] for e in entries if not e["action"].startswith("reference.")] == ["enterprise.added"] * 3 + ["user.added"] * 11
+    assert [e["action"] for e in entries if not e["action"].startswith("reference.")] == ["enterprise.added"] * 3 + ["mandate.granted"] + [
+        "user.added"
+    ] * 11
     assert [e["subject_id"] for e in entries if e["action"] == "enterprise.added"] == [BROKER, IMPORTER, OTHER]
     page = client.get(f"{API}/audit", params={"after": ids[2], "limit": 2}, headers=world.headers("admin")).json()
     assert [e["id"] for e in page] == ids[3:5]
@@ -281,6 +285,7 @@ DUMMY = {
     "currency": "USD",
     "list_name": "country",
     "webhook_id": "1",
+    "mandate_id": "1",
     "document_id": "1",
     "version": "1",
     "id": "1",

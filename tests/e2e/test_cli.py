@@ -98,7 +98,7 @@ class Templates:
     """Databases prepared once through the console script, copied for each test."""
 
     initialized: Cli
-    populated: Cli  # + the broker (AEO) and importer enterprises and the enterprise user "broker"
+    populated: Cli  # + the broker (AEO) and importer enterprises, the importer's mandate for the broker, the enterprise user "broker"
     broker_token: str
 
 
@@ -109,6 +109,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     populated = initialized.copy_to(tmp_path_factory.mktemp("cli-populated"))
     populated.run("enterprise", "add", "--uscc", BROKER, "--name", "Shanghai Harbour Brokerage Co., Ltd.", "--credit", "aeo")
     populated.run("enterprise", "add", "--uscc", IMPORTER, "--name", "Tianjin Binhai Electronics Trading Co., Ltd.")
+    populated.run("mandate", "grant", "--importer", IMPORTER, "--broker", BROKER)
     token = populated.run("user", "add", "--role", "enterprise", "--name", "broker", "--enterprise", BROKER).stdout.splitlines()[-1]
     return Templates(initialized, populated, token)
 

@@ -148,12 +148,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
-    """`init`, the broker and importer enterprises, one enterprise user for each; no server yet."""
+    """`init`, the broker and importer enterprises, the importer's mandate for the broker, one enterprise user for each; no server yet."""
     env = _env(tmp_path, database_url)
     s = Site(home=tmp_path, database_url=database_url, env=env)
     _cli(env, tmp_path, "init")
     _cli(env, tmp_path, "enterprise", "add", "--uscc", BROKER, "--name", "Shanghai Harbour Brokerage Co., Ltd.", "--credit", "aeo")
     _cli(env, tmp_path, "enterprise", "add", "--uscc", IMPORTER, "--name", "Tianjin Binhai Electronics Trading Co., Ltd.")
+    _cli(env, tmp_path, "mandate", "grant", "--importer", IMPORTER, "--broker", BROKER)
     for user, uscc in (("broker", BROKER), ("importer", IMPORTER)):
         s.tokens[user] = _cli(
             env, tmp_path, "user", "add", "--role", "enterprise", "--name", user, "--enterprise", uscc

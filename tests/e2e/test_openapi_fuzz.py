@@ -27,7 +27,7 @@ from smartcustoms.party import service as party_service
 from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.app import create_app
-from tests.conftest import BROKER, IMPORTER, NOW, OPERATOR, example
+from tests.conftest import BROKER, IMPORTER, NOW, OPERATOR, example, grant_mandate
 
 # The first declaration lodged on a fresh database on NOW (office 2248, 2026, import flag 1).
 NUMBER = "224820261000000001"
@@ -61,6 +61,7 @@ def broker_headers(rt: Runtime) -> dict[str, str]:
     with rt.write() as s:
         for uscc, name in ((BROKER, "Shanghai Harbour Brokerage"), (IMPORTER, "Tianjin Binhai Electronics")):
             party_service.add(s, data=EnterpriseCreate(uscc=uscc, name=name), actor=OPERATOR, now=NOW)
+        grant_mandate(s, importer=IMPORTER, broker=BROKER)
         _, token = auth_service.add_user(
             s, name="broker", role=Role.enterprise, enterprise_uscc=BROKER, office=None, password=None, actor=OPERATOR, now=NOW
         )

@@ -43,7 +43,7 @@ from smartcustoms.risk.parameter.models import RiskRule
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity.models import Outcome, SelectivitySetting
 from smartcustoms.runtime import Runtime
-from tests.conftest import BROKER, EXAMPLE, IMPORTER, OPERATOR, example
+from tests.conftest import BROKER, EXAMPLE, IMPORTER, OPERATOR, example, grant_mandate
 from tests.e2e.test_cli import SMARTCUSTOMS, Cli
 
 pytestmark = pytest.mark.skipif(not SMARTCUSTOMS.exists(), reason=f"console script {SMARTCUSTOMS} is not installed")
@@ -82,6 +82,7 @@ def base(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Cli
             (IMPORTER, "Tianjin Binhai", CreditRating.general),
         ):
             party_service.add(s, data=EnterpriseCreate(uscc=uscc, name=name, credit=credit), actor=OPERATOR, now=datetime.now(UTC))
+        grant_mandate(s, importer=IMPORTER, broker=BROKER)
         for user, role, enterprise, office in USERS:
             auth_service.add_user(s, name=user, role=role, enterprise_uscc=enterprise, office=office, actor=OPERATOR, now=datetime.now(UTC))
     rt.stop()

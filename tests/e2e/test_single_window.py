@@ -157,7 +157,7 @@ def test_amendments_are_versioned_and_every_version_is_kept(client: TestClient, 
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 2 and r.json()["declaration"]["items"][0]["quantity"] == "1250"
     r = client.patch(
-        f"{API}/{number}", json={"reason": "Freight corrected", "patch": {"freight": "2500.00"}}, headers=world.headers("importer")
+        f"{API}/{number}", json={"reason": "Freight corrected", "patch": {"freight": "2500.00"}}, headers=world.headers("broker")
     )
     assert r.status_code == 200 and r.json()["version"] == 3
     versions = client.get(f"{API}/{number}/versions", headers=world.headers("broker")).json()

@@ -8,10 +8,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
 
+from smartcustoms.party import service as party_service
+from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.history.models import HistoryRecord
 from smartcustoms.risk.model import service as models
@@ -20,7 +23,7 @@ from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.risk.simulator import Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
-from tests.conftest import BROKER, OPERATOR, World
+from tests.conftest import BROKER, OPERATOR, World, grant_mandate
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "docs" / "examples" / "simulated-history.toml"
@@ -53,8 +56,14 @@ def _champion(rt: Runtime, csv: Path, *, name: str = "fraud") -> str:
         return f"{row.name}/v{row.version}"
 
 
-def _lodge(rt: Runtime, world: World, payload: dict[str, object], at: datetime) -> str:
+def _lodge(rt: Runtime, world: World, payload: dict[str, Any], at: datetime) -> str:
+    """Lodge a simulated declaration as the broker, under a mandate from its (registered) importer."""
     payload["declarant"] = {"uscc": BROKER, "name": "Shanghai Harbour Brokerage"}
+    importer = payload["importer"]["uscc"]
+    with rt.write() as s:
+        if party_service.find_by_uscc(s, uscc=importer) is None:
+            party_service.add(s, data=EnterpriseCreate(uscc=importer, name="Simulated importer"), actor=OPERATOR, now=NOW)
+            grant_mandate(s, importer=importer, broker=BROKER)
     with rt.write() as s:
         receipt, _ = selectivity.lodge(s, raw=payload, principal=world.principals["broker"], now=at)
     return str(receipt["number"])

@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import ApiToken, Role, User
+from smartcustoms.auth.roles import OFFICE_ROLES
 from smartcustoms.errors import Conflict, Forbidden, Problem, Unauthorized, ValidationFailed
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import Enterprise
+from smartcustoms.reference.models import CustomsOffice
 
 _hasher = PasswordHasher()
 
@@ -83,6 +85,9 @@ def add_user(
         problems.append(Problem("AUTH-USR-003", "/enterprise", "Only enterprise users are bound to an enterprise."))
     if password is not None and len(password) < 8:
         problems.append(Problem("AUTH-USR-004", "/password", "A password must have at least 8 characters."))
+    office_problem = _office_problem(session, role, office)
+    if office_problem:
+        problems.append(office_problem)
     if problems:
         raise ValidationFailed("The user cannot be created.", problems)
     if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -108,6 +113,21 @@ def add_user(
         after={"name": name, "role": role.value, "enterprise": enterprise_uscc, "office": office},
     )
     return user, token
+
+
+def _office_problem(session: Session, role: Role, office: str | None) -> Problem | None:
+    """Office roles need a customs office in force from the reference list; national roles take none."""
+    if role not in OFFICE_ROLES:
+        if office is not None:
+            return Problem("AUTH-USR-008", "/office", f"The {role.value} role is not bound to a customs office; give none.")
+        return None
+    if not office:
+        return Problem("AUTH-USR-006", "/office", f"A user of the {role.value} role works at one customs office: give its code.")
+    known = session.scalar(select(CustomsOffice.code).where(CustomsOffice.code == office, CustomsOffice.valid_to.is_(None)))
+    if known is None:
+        shown = office if office.isprintable() else repr(office)
+        return Problem("AUTH-USR-007", "/office", f"{shown} is not a customs office in the reference list.")
+    return None
 
 
 def issue_token(session: Session, *, user: User, now: datetime, label: str = "default") -> str:

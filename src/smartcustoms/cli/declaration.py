@@ -107,10 +107,18 @@ def list_(
     rt = make_runtime()
     with handled(json_output):
         who = principal_named(rt, as_user)
-        uscc, office = service.scope(who)
+        enterprise_id, office = service.scope(who)
         with rt.read() as s:
             rows, total = repository.page(
-                s, uscc=uscc, office=office, status=status, kind=None, lodged_from=None, lodged_to=None, limit=limit, offset=0
+                s,
+                enterprise_id=enterprise_id,
+                office=office,
+                status=status,
+                kind=None,
+                lodged_from=None,
+                lodged_to=None,
+                limit=limit,
+                offset=0,
             )
             out = [
                 {

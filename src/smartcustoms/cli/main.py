@@ -18,6 +18,7 @@ from smartcustoms.auth.models import Role
 from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, principal_named
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.identify import classify
+from smartcustoms.cli.mandate import app as mandate_app
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.simulate import simulate
 from smartcustoms.errors import Problem, ValidationFailed
@@ -36,6 +37,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(user_app, name="user")
 app.add_typer(declaration_app, name="declaration")
+app.add_typer(mandate_app, name="mandate")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.command("simulate")(simulate)
@@ -288,7 +290,7 @@ def user_add(
     role: Annotated[Role, typer.Option(help="Role of the user")],
     name: Annotated[str, typer.Option(help="Unique user name")],
     enterprise: Annotated[Optional[str], typer.Option(help="USCC of the enterprise (enterprise users)")] = None,
-    office: Annotated[Optional[str], typer.Option(help="Customs office code (officers, inspectors, gate)")] = None,
+    office: Annotated[Optional[str], typer.Option(help="Customs office code (required for officers, inspectors, gate)")] = None,
     password: Annotated[Optional[str], typer.Option(help="Password for the web pages", envvar="SMARTCUSTOMS_NEW_PASSWORD")] = None,
 ) -> None:
     """Create a user; the new bearer token is printed as the last line."""

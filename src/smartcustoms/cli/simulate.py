@@ -52,7 +52,10 @@ def _submit(url: str, token: str, decls: list[SimDeclaration], *, seed: int, con
 
         def post(d: SimDeclaration) -> str:
             body: dict[str, Any] = d.payload(client_reference=f"sim{seed}-{d.declaration_id}")
+            # The token's enterprise lodges for itself (declarant and importer): lodging in the
+            # simulated importers' names would need a mandate from each.
             body["declarant"] = {"uscc": enterprise, "name": body["declarant"]["name"]}
+            body["importer"] = {"uscc": enterprise, "name": body["importer"]["name"]}
             try:
                 return str(client.post(f"{base}/api/v1/declarations", json=body).status_code)
             except httpx.HTTPError as exc:

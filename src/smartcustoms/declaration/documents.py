@@ -8,13 +8,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from smartcustoms.adapters.storage import FileStore
-from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import repository
 from smartcustoms.declaration.models import Declaration, Document
 from smartcustoms.declaration.schemas import DocType
-from smartcustoms.declaration.service import get_visible, record_event
-from smartcustoms.errors import Forbidden, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType, ValidationFailed
+from smartcustoms.declaration.service import get_own, get_visible, record_event
+from smartcustoms.errors import NotFound, PayloadTooLarge, Problem, UnsupportedMediaType, ValidationFailed
 
 DOC_TYPES: frozenset[str] = frozenset(DocType.__args__)  # type: ignore[attr-defined]
 # Accepted content types and the magic bytes that must open such a file (None: no fixed signature).
@@ -45,9 +44,7 @@ def add_document(
     now: datetime,
 ) -> Document:
     """Attach a file to a declaration; checks type, size and signature, stores it by SHA-256."""
-    if principal.role is not Role.enterprise:
-        raise Forbidden("Only the declaring enterprise uploads documents.")
-    decl = get_visible(session, number=number, principal=principal)
+    decl = get_own(session, number=number, principal=principal, doing="uploads documents to")
     content_type = content_type.split(";")[0].strip().lower()
     if len(data) > max_bytes:
         raise PayloadTooLarge(

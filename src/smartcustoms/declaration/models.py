@@ -58,6 +58,7 @@ class Declaration(Base):
         Index("ix_declaration_declarant", "declarant_uscc", "lodged_at"),
         Index("ix_declaration_trader", "trader_uscc", "lodged_at"),
         Index("ix_declaration_status", "status", "lodged_at"),
+        Index("ix_declaration_trader_enterprise", "trader_enterprise_id", "lodged_at"),
     )
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
@@ -66,7 +67,11 @@ class Declaration(Base):
     procedure: Mapped[str] = mapped_column(String(20))
     status: Mapped[Status] = mapped_column(Enum(Status, native_enum=False, length=20))
     client_reference: Mapped[str] = mapped_column(String(64))
+    # Who owns the declaration, fixed at lodging and never following the content: the lodging
+    # enterprise (the declarant, which alone acts on it) and the importer/exporter (which sees it).
+    # None only for rows lodged before 0004 whose importer was not a registered enterprise.
     submitter_enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    trader_enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), default=None)
     declarant_uscc: Mapped[str] = mapped_column(String(18))
     trader_uscc: Mapped[str] = mapped_column(String(18))
     office: Mapped[str] = mapped_column(String(8))

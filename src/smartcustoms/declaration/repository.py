@@ -79,10 +79,10 @@ def next_sequence(session: Session, *, office: str, year: int, flag: str) -> int
     return reserve_numbers(session, office=office, year=year, flag=flag, size=1)
 
 
-def scoped(stmt: Select[Any], *, uscc: str | None, office: str | None) -> Select[Any]:
-    """Restrict a query to what an enterprise (by USCC) or an office may see."""
-    if uscc is not None:
-        stmt = stmt.where(or_(Declaration.declarant_uscc == uscc, Declaration.trader_uscc == uscc))
+def scoped(stmt: Select[Any], *, enterprise_id: int | None, office: str | None) -> Select[Any]:
+    """Restrict a query to what an enterprise (the declarant or the importer/exporter it owns) or an office may see."""
+    if enterprise_id is not None:
+        stmt = stmt.where(or_(Declaration.submitter_enterprise_id == enterprise_id, Declaration.trader_enterprise_id == enterprise_id))
     if office is not None:
         stmt = stmt.where(Declaration.office == office)
     return stmt
@@ -91,7 +91,7 @@ def scoped(stmt: Select[Any], *, uscc: str | None, office: str | None) -> Select
 def page(
     session: Session,
     *,
-    uscc: str | None,
+    enterprise_id: int | None,
     office: str | None,
     status: Status | None,
     kind: str | None,
@@ -101,7 +101,7 @@ def page(
     offset: int,
 ) -> tuple[Sequence[Declaration], int]:
     """A page of declarations, newest first, and the total matching."""
-    stmt = scoped(select(Declaration), uscc=uscc, office=office)
+    stmt = scoped(select(Declaration), enterprise_id=enterprise_id, office=office)
     if status is not None:
         stmt = stmt.where(Declaration.status == status)
     if kind is not None:

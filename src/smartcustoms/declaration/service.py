@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
+from smartcustoms.auth.roles import DECIDERS, NATIONAL_ROLES, Reach, rule
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import domain, numbering, repository, validation
 from smartcustoms.declaration.models import (
@@ -25,13 +26,12 @@ from smartcustoms.declaration.validation import totals, validate
 from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from smartcustoms.kit.db import append
 from smartcustoms.kit.outbox import enqueue
+from smartcustoms.mandate import service as mandate_service
 from smartcustoms.reference.service import catalog
 
 STATUS_TOPIC = "declaration.status"
 _EVENTS = cast(Table, DeclarationEvent.__table__)
 _VERSIONS = cast(Table, DeclarationVersion.__table__)
-ALL_SEEING = frozenset({Role.analyst, Role.supervisor, Role.admin})
-OFFICE_BOUND = frozenset({Role.officer, Role.inspector})
 # Statuses an official may set by hand; the others are reached through the clearance steps.
 OFFICER_DECISIONS = frozenset({Status.rejected, Status.held})
 
@@ -48,21 +48,28 @@ class ClientReferenceReused(Conflict):
     default_code = "client_reference_reused"
 
 
-def scope(principal: Principal) -> tuple[str | None, str | None]:
-    """(USCC, office) limiting what the principal may see; 403 for roles that see none."""
-    if principal.role is Role.enterprise:
-        return principal.enterprise_uscc or "-", None
-    if principal.role in ALL_SEEING:
+def scope(principal: Principal) -> tuple[int | None, str | None]:
+    """(enterprise id, office) limiting what the principal may see; 403 for roles that see none.
+
+    An enterprise sees what it lodged and what was lodged in its name (the owners fixed at
+    lodging, never the content); office roles see their office, and nothing without one.
+    """
+    reach = rule(principal.role).reach
+    if reach is Reach.own:
+        return (principal.enterprise_id if principal.enterprise_id is not None else 0), None
+    if reach is Reach.national:
         return None, None
-    if principal.role in OFFICE_BOUND:
+    if reach is Reach.office:
+        if not principal.office:
+            raise Forbidden(f"Your {principal.role.value} user has no customs office; an admin must give it one.", code="no_office")
         return None, principal.office
     raise Forbidden(f"The {principal.role.value} role has no access to declarations.")
 
 
 def visible(principal: Principal, decl: Declaration) -> bool:
     """Whether the principal may see the declaration."""
-    uscc, office = scope(principal)
-    if uscc is not None and uscc not in (decl.declarant_uscc, decl.trader_uscc):
+    enterprise_id, office = scope(principal)
+    if enterprise_id is not None and enterprise_id not in (decl.submitter_enterprise_id, decl.trader_enterprise_id):
         return False
     return office is None or decl.office == office
 
@@ -75,7 +82,19 @@ def get_visible(session: Session, *, number: str, principal: Principal) -> Decla
     return decl
 
 
+def get_own(session: Session, *, number: str, principal: Principal, doing: str) -> Declaration:
+    """The declaration if the principal's enterprise lodged it (404 if not visible, 403 for the importer)."""
+    if principal.role is not Role.enterprise:
+        raise Forbidden(f"Only the declaring enterprise {doing} a declaration.")
+    decl = get_visible(session, number=number, principal=principal)
+    if decl.submitter_enterprise_id != principal.enterprise_id:
+        raise Forbidden(f"Only the declaring enterprise {doing} a declaration; it was lodged in your name by another.")
+    return decl
+
+
 def _interested(decl: Declaration) -> list[str]:
+    # The declarant's USCC is the lodging enterprise's and the trader's is the one whose mandate
+    # was checked; neither changes after lodging, so these are the owners' USCCs.
     return sorted({decl.declarant_uscc, decl.trader_uscc})
 
 
@@ -148,27 +167,61 @@ def transition(session: Session, *, decl: Declaration, to: Status, actor: Actor,
     return decl
 
 
-def _submitter_problem(principal: Principal, decl: DeclarationCreate) -> Problem | None:
+def _trader_pointer(decl: DeclarationCreate) -> str:
+    return "/importer/uscc" if decl.importer is not None else "/exporter/uscc"
+
+
+def _parties(
+    session: Session, decl: DeclarationCreate, *, principal: Principal, lodged: Declaration | None, on: date
+) -> tuple[int | None, list[Problem]]:
+    """The importer/exporter's enterprise id and the problems with the parties.
+
+    The lodging enterprise is the declarant; lodging in another enterprise's name needs that
+    enterprise's mandate in force on the day (for the procedure and office, if it names them).
+    An amendment keeps both parties.
+    """
     trader = decl.importer or decl.exporter
-    parties = {decl.declarant.uscc, trader.uscc if trader else None}
-    if principal.enterprise_uscc not in parties:
-        return Problem(
-            "DEC-PTY-003",
-            "/declarant/uscc",
-            "Your enterprise must be the declarant or the importer/exporter of the declarations it lodges.",
-        )
-    return None
+    assert trader is not None  # validation requires it
+    pointer = _trader_pointer(decl)
+    if lodged is not None:
+        problems = [
+            Problem("DEC-AMD-004", ptr, f"The {who} of a lodged declaration cannot change; withdraw it and lodge a new one.")
+            for ptr, who, new, old in (
+                ("/declarant/uscc", "declarant", decl.declarant.uscc, lodged.declarant_uscc),
+                (pointer, pointer.split("/")[1], trader.uscc, lodged.trader_uscc),
+            )
+            if new != old
+        ]
+        if problems:
+            return lodged.trader_enterprise_id, problems
+    if lodged is None and decl.declarant.uscc != principal.enterprise_uscc:
+        return None, [Problem("DEC-PTY-003", "/declarant/uscc", "Your enterprise must be the declarant of the declarations it lodges.")]
+    if trader.uscc == principal.enterprise_uscc:
+        return principal.enterprise_id, []  # lodging for itself: no mandate needed
+    assert principal.enterprise_id is not None
+    trader_id, problem = mandate_service.lodging_problem(
+        session,
+        lodger_id=principal.enterprise_id,
+        trader_uscc=trader.uscc,
+        pointer=pointer,
+        on=on,
+        procedure=decl.procedure,
+        office=decl.office,
+    )
+    return trader_id, [problem] if problem else []
 
 
-def _check(session: Session, raw: Any, *, principal: Principal, now: datetime) -> DeclarationCreate:
+def _check(
+    session: Session, raw: Any, *, principal: Principal, now: datetime, lodged: Declaration | None = None
+) -> tuple[DeclarationCreate, int | None]:
     parsed, problems = validate(raw, catalog=catalog(session), today=now.date())
-    if parsed is not None:
-        problem = _submitter_problem(principal, parsed)
-        if problem:
-            problems.append(problem)
+    trader_id = None
+    if parsed is not None and not problems:
+        trader_id, party_problems = _parties(session, parsed, principal=principal, lodged=lodged, on=now.date())
+        problems.extend(party_problems)
     if parsed is None or problems:
         raise ValidationFailed(f"The declaration has {len(problems)} problem(s); nothing was stored.", problems)
-    return parsed
+    return parsed, trader_id
 
 
 def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) -> tuple[dict[str, Any], bool]:
@@ -191,7 +244,7 @@ def intake(session: Session, *, raw: Any, principal: Principal, now: datetime) -
                 f"Client reference {ref} was already used for declaration {existing.number} with different content; use a new reference.",
                 [Problem("DEC-IDM-001", "/client_reference", "This client reference was already used for a different declaration.")],
             )
-    decl_in = _check(session, raw, principal=principal, now=now)
+    decl_in, trader_id = _check(session, raw, principal=principal, now=now)
     payload = decl_in.model_dump(mode="json", exclude_none=True)
     sha = domain.content_sha256(payload)
     total, count = totals(decl_in)
@@ -217,6 +270,7 @@ def intake(session: Session, *, raw: Any, principal: Principal, now: datetime) -
         status=Status.lodged,
         client_reference=decl_in.client_reference,
         submitter_enterprise_id=principal.enterprise_id,
+        trader_enterprise_id=trader_id,
         declarant_uscc=decl_in.declarant.uscc,
         trader_uscc=trader.uscc,
         office=decl_in.office,
@@ -288,9 +342,7 @@ def record_rejection(session: Session, *, raw: Any, principal: Principal | None,
 
 def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, principal: Principal, now: datetime) -> Declaration:
     """Amend a declaration with a merge patch and a reason; the new content is validated in full."""
-    if principal.role is not Role.enterprise:
-        raise Forbidden("Only the declaring enterprise amends a declaration.")
-    decl = get_visible(session, number=number, principal=principal)
+    decl = get_own(session, number=number, principal=principal, doing="amends")
     if decl.status not in domain.AMENDABLE:
         raise IllegalTransition(f"Declaration {number} is {decl.status.value}; it can no longer be amended.", code="not_amendable")
     problems = []
@@ -306,7 +358,7 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
     if problems:
         raise ValidationFailed("The amendment cannot be made.", problems)
     new_raw = domain.merge_patch(decl.payload, patch)
-    decl_in = _check(session, new_raw, principal=principal, now=now)
+    decl_in, _ = _check(session, new_raw, principal=principal, now=now, lodged=decl)
     payload = decl_in.model_dump(mode="json", exclude_none=True)
     sha = domain.content_sha256(payload)
     if sha == domain.content_sha256(decl.payload):
@@ -316,12 +368,9 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
     before = {"version": decl.version, "content_sha256": decl.content_sha256}
     changed = sorted(k for k in set(payload) | set(decl.payload) if payload.get(k) != decl.payload.get(k))
     total, count = totals(decl_in)
-    trader = decl_in.importer or decl_in.exporter
-    assert trader is not None
     decl.version += 1
     decl.payload = payload
     decl.content_sha256 = sha
-    decl.declarant_uscc, decl.trader_uscc = decl_in.declarant.uscc, trader.uscc
     decl.office, decl.procedure = decl_in.office, decl_in.procedure
     decl.port = decl_in.port_of_entry or decl_in.port_of_exit or ""
     decl.currency, decl.total_value, decl.item_count = decl_in.currency, total, count
@@ -355,9 +404,7 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
 
 def withdraw(session: Session, *, number: str, reason: str, principal: Principal, now: datetime) -> Declaration:
     """Withdraw a declaration before release, with a reason."""
-    if principal.role is not Role.enterprise:
-        raise Forbidden("Only the declaring enterprise withdraws a declaration.")
-    decl = get_visible(session, number=number, principal=principal)
+    decl = get_own(session, number=number, principal=principal, doing="withdraws")
     return transition(session, decl=decl, to=Status.withdrawn, actor=principal.actor(), now=now, reason=reason)
 
 
@@ -378,7 +425,7 @@ def version(session: Session, *, number: str, version: int, principal: Principal
 
 def decide(session: Session, *, number: str, to: Status, reason: str, principal: Principal, now: datetime) -> Declaration:
     """An official moves a declaration in its lifecycle (reject, hold, ...), with a reason."""
-    if principal.role not in (Role.officer, Role.supervisor, Role.admin):
+    if principal.role not in DECIDERS:
         raise Forbidden("Only officers, supervisors and admins take decisions on declarations.")
     if to not in OFFICER_DECISIONS:
         raise ValidationFailed(
@@ -398,7 +445,7 @@ def decide(session: Session, *, number: str, to: Status, reason: str, principal:
 
 def rejection_summary(session: Session, *, principal: Principal, since: datetime) -> dict[str, Any]:
     """How many submissions were refused since a time, and how often each rule fired (officials)."""
-    if principal.role not in ALL_SEEING:
+    if principal.role not in NATIONAL_ROLES:
         raise Forbidden("Rejection statistics are open to analysts, supervisors and admins.")
     by_code: dict[str, int] = {}
     total = 0

@@ -27,7 +27,7 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError
 from smartcustoms.runtime import Runtime
 from smartcustoms.web import pages
-from smartcustoms.web.api import admin, declarations, identification, notifications, risk
+from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, risk
 
 log = structlog.get_logger("smartcustoms.web")
 REQUESTS = Counter("smartcustoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.include_router(declarations.router)
     app.include_router(notifications.router)
+    app.include_router(mandates.router)
     app.include_router(admin.router)
     app.include_router(risk.router)
     app.include_router(risk.outcomes_router)

@@ -68,11 +68,11 @@ def logout() -> Response:
 
 def _rows(request: Request, who: Principal, status: str | None) -> dict[str, object]:
     rt = runtime(request)
-    uscc, office = declaration_service.scope(who)
+    enterprise_id, office = declaration_service.scope(who)
     st = Status(status) if status is not None and status in Status.__members__ else None
     with rt.read() as s:
         rows, total = repository.page(
-            s, uscc=uscc, office=office, status=st, kind=None, lodged_from=None, lodged_to=None, limit=100, offset=0
+            s, enterprise_id=enterprise_id, office=office, status=st, kind=None, lodged_from=None, lodged_to=None, limit=100, offset=0
         )
     return {"rows": rows, "total": total, "status": st.value if st is not None else None}
 

@@ -85,10 +85,18 @@ def list_declarations(
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> DeclarationPage:
     """The caller's declarations (an office's for officers), newest first, filtered by status and date."""
-    uscc, office = service.scope(who)
+    enterprise_id, office = service.scope(who)
     with rt.read() as s:
         rows, total = repository.page(
-            s, uscc=uscc, office=office, status=status, kind=kind, lodged_from=lodged_from, lodged_to=lodged_to, limit=limit, offset=offset
+            s,
+            enterprise_id=enterprise_id,
+            office=office,
+            status=status,
+            kind=kind,
+            lodged_from=lodged_from,
+            lodged_to=lodged_to,
+            limit=limit,
+            offset=offset,
         )
         return DeclarationPage(items=[summary(d) for d in rows], total=total, limit=limit, offset=offset)
 

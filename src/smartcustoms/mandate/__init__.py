@@ -1,0 +1,1 @@
+"""Electronic mandates: an importer authorises a broker to declare in its name."""

@@ -1,0 +1,206 @@
+"""The authorization matrix: every route of the app × every role × own / other enterprise / other office.
+
+The routes come from `app.routes` itself: a route added without a row here fails
+`test_every_route_has_an_expectation`. Each row gives the status each caller gets, in the order of
+COLUMNS. One world per database: the broker lodges two declarations for the importer at office
+2248 (under the importer's mandate), uploads a document and registers a webhook; the rows run top
+to bottom, reads first, so a change made by one request is seen by the requests after it.
+
+Callers: `anon` has no credentials; `broker` is the declarant that lodged (owner), `importer` the
+enterprise lodged for, `other` an unrelated enterprise; `officer` works at the declaration's office
+(2248), `off_tj` at another (0202); `inspector` and `gate` at 2248; the rest are national.
+Risk routes check the role before the body, so their rows send `{}`: 422 means "let through".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.conftest import BROKER, World, example
+
+COLUMNS = ("anon", "broker", "importer", "other", "officer", "off_tj", "inspector", "analyst", "supervisor", "gate", "agency", "admin")
+USERS = {"off_tj": "officer_tianjin"}
+PUBLIC = "200 " * 12
+
+# fmt: off
+EXPECTED: dict[tuple[str, str], str] = {
+    #                                                                    anon brkr impt othr offc oftj insp anls supv gate agcy admn
+    # operations, documentation and pages
+    ("GET", "/healthz"):                                                  PUBLIC,
+    ("GET", "/metrics"):                                                  PUBLIC,
+    ("GET", "/openapi.json"):                                             PUBLIC,
+    ("GET", "/docs"):                                                     PUBLIC,
+    ("GET", "/docs/oauth2-redirect"):                                     PUBLIC,
+    ("GET", "/redoc"):                                                    PUBLIC,
+    ("GET", "/static"):                                                   PUBLIC,
+    ("GET", "/login"):                                                    PUBLIC,
+    ("GET", "/"):                                                        "303  200  200  200  200  200  200  200  200  403  403  200",
+    ("GET", "/declarations/rows"):                                       "401  200  200  200  200  200  200  200  200  403  403  200",
+    ("GET", "/declarations/{number}"):                                   "303  200  200  404  200  404  200  200  200  403  403  200",
+    # declarations: reads
+    ("GET", "/api/v1/declarations"):                                     "401  200  200  200  200  200  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/statistics/rejections"):               "401  403  403  403  403  403  403  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}"):                            "401  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/versions"):                   "401  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/versions/{version}"):         "401  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/documents"):                  "401  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/documents/{document_id}"):    "401  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/outcomes"):                   "401  404  404  404  200  404  200  200  200  403  403  200",
+    # notifications, webhooks, mandates: reads
+    ("GET", "/api/v1/notifications"):                                    "401  200  200  200  403  403  403  403  403  403  403  403",
+    ("GET", "/api/v1/webhooks"):                                         "401  200  200  200  403  403  403  403  403  403  403  403",
+    ("GET", "/api/v1/mandates"):                                         "401  200  200  200  403  403  403  403  403  403  403  200",
+    ("GET", "/api/v1/mandates/{mandate_id}"):                            "401  200  200  404  403  403  403  403  403  403  403  200",
+    # enterprises, users, reference data, journal
+    ("GET", "/api/v1/enterprises"):                                      "401  200  200  200  200  200  403  200  200  403  403  200",
+    ("GET", "/api/v1/enterprises/{uscc}"):                               "401  200  404  404  200  200  403  200  200  403  403  200",
+    ("GET", "/api/v1/me"):                                               "401  200  200  200  200  200  200  200  200  200  200  200",
+    ("GET", "/api/v1/reference/hs/{code}"):                              "401  200  200  200  200  200  200  200  200  200  200  200",
+    ("GET", "/api/v1/reference/hs"):                                     "401  200  200  200  200  200  200  200  200  200  200  200",
+    ("GET", "/api/v1/reference/rates/{currency}"):                       "401  200  200  200  200  200  200  200  200  200  200  200",
+    ("GET", "/api/v1/reference/{list_name}"):                            "401  200  200  200  200  200  200  200  200  200  200  200",
+    ("GET", "/api/v1/audit"):                                            "401  403  403  403  403  403  403  403  200  403  403  200",
+    # risk: reads
+    ("GET", "/api/v1/risk/rules"):                                       "401  403  403  403  200  200  403  200  200  403  403  200",
+    ("GET", "/api/v1/risk/rules/{code}"):                                "401  403  403  403  404  404  403  404  404  403  403  404",
+    ("GET", "/api/v1/risk/watchlist"):                                   "401  403  403  403  403  403  403  200  200  403  403  200",
+    ("GET", "/api/v1/risk/restricted"):                                  "401  403  403  403  403  403  403  200  200  403  403  200",
+    ("GET", "/api/v1/risk/models"):                                      "401  403  403  403  403  403  403  200  200  403  403  200",
+    ("GET", "/api/v1/risk/models/{name}"):                               "401  403  403  403  403  403  403  404  404  403  403  404",
+    ("GET", "/api/v1/risk/models/{name}/drift"):                         "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("GET", "/api/v1/risk/selectivity"):                                 "401  403  403  403  403  403  403  200  200  403  403  200",
+    ("GET", "/api/v1/risk/selectivity/shares"):                          "401  403  403  403  403  403  403  200  200  403  403  200",
+    ("GET", "/api/v1/risk/enterprises/{uscc}"):                          "401  403  403  403  403  403  403  200  200  403  403  200",
+    # risk: changes (role checked before the body: {} answers 422 to the roles let through)
+    ("POST", "/api/v1/risk/rules"):                                      "401  403  403  403  403  403  403  422  403  403  403  422",
+    ("POST", "/api/v1/risk/rules/test"):                                 "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/rules/{code}/versions/{version}/approval"):   "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/rules/{code}/versions/{version}/rejection"):  "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/rules/{code}/retirement"):                    "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/watchlist"):                                  "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/watchlist/{id}/end"):                         "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/restricted"):                                 "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/reference-prices/refresh"):                   "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/models/{name}/versions/{version}/activation"):"401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/models/{name}/versions/{version}/retirement"):"401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/selectivity"):                                "401  403  403  403  403  403  403  422  422  403  403  422",
+    ("POST", "/api/v1/risk/classify"):                                   "401  200  200  200  200  200  200  200  200  403  403  200",
+    # declarations: changes (only the declarant; the importer sees but may not act)
+    ("POST", "/api/v1/declarations"):                                    "401  202  422  422  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/declarations/{number}/amendments"):                "401  200  403  404  403  403  403  403  403  403  403  403",
+    ("PATCH", "/api/v1/declarations/{number}"):                          "401  200  403  404  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/declarations/{number}/documents"):                 "401  201  403  404  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/declarations/{number}/outcomes"):                  "401  403  403  404  201  404  201  403  201  403  403  403",
+    # held by the officer, so the next deciders meet the lifecycle's 409 (past authorisation)
+    ("POST", "/api/v1/declarations/{number}/decisions"):                 "401  403  403  403  200  404  403  403  409  403  403  409",
+    ("POST", "/api/v1/declarations/{second}/withdrawal"):                "401  200  403  404  403  403  403  403  403  403  403  403",
+    # notifications, mandates, administration: changes
+    ("POST", "/api/v1/webhooks"):                                        "401  201  201  201  403  403  403  403  403  403  403  403",
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"):                         "401  204  404  404  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/mandates"):                                        "401  422  201  201  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/mandates/{mandate_id}/revocation"):                "401  403  200  404  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
+    ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
+    ("POST", "/login"):                                                   "401 " * 12,
+    ("POST", "/logout"):                                                  "303 " * 12,
+}
+# fmt: on
+
+# What each request sends besides the caller's token: path values, and a body where the route takes one.
+PATH = {
+    "code": "PRM-VAL-001", "version": "1", "id": "1", "name": "fraud", "uscc": BROKER, "currency": "USD", "list_name": "country",
+}  # fmt: skip
+BODY: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/declarations"): {"json": {**example(), "client_reference": "MATRIX-3"}},
+    ("POST", "/api/v1/declarations/{number}/amendments"): {"json": {"reason": "Freight corrected", "patch": {"freight": "2500.00"}}},
+    ("PATCH", "/api/v1/declarations/{number}"): {"json": {"reason": "Insurance corrected", "patch": {"insurance": "190.00"}}},
+    ("POST", "/api/v1/declarations/{number}/documents"): {
+        "data": {"type": "invoice"},
+        "files": {"file": ("invoice.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    },
+    ("POST", "/api/v1/declarations/{number}/outcomes"): {"json": {"source": "inspection", "hit": False}},
+    ("POST", "/api/v1/declarations/{number}/decisions"): {"json": {"to": "held", "reason": "Origin to verify"}},
+    ("POST", "/api/v1/declarations/{second}/withdrawal"): {"json": {"reason": "Goods sold on"}},
+    ("POST", "/api/v1/risk/classify"): {"json": {"description": "Cotton T-shirts, knitted"}},
+    ("POST", "/api/v1/webhooks"): {"json": {"url": "https://hooks.example/in"}},
+    ("POST", "/api/v1/mandates"): {"json": {"broker": BROKER, "valid_from": "2026-01-01"}},
+    ("POST", "/api/v1/enterprises"): {"json": {"uscc": "91110000100000000R", "name": "New Trading Co."}},
+    ("POST", "/api/v1/users"): {"json": {"name": "new-analyst", "role": "analyst"}},
+    ("POST", "/login"): {"data": {"name": "nobody", "password": "not-the-password"}},
+    ("GET", "/api/v1/reference/hs"): {"params": {"q": "phone"}},
+    ("GET", "/api/v1/reference/hs/{code}"): {"path": {"code": "851713"}},
+    ("GET", "/api/v1/risk/models/{name}/drift"): {"params": {"from": "2026-02-01", "to": "2026-01-01"}},
+}
+
+
+def routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """Every (method, path) the app answers, included routers and mounts too (HEAD aside)."""
+    pending = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        build = getattr(type(route), "effective_candidates", None)
+        if callable(build):
+            pending[:0] = build(route)
+            continue
+        for method in sorted(getattr(route, "methods", None) or {"GET"}):
+            if method != "HEAD":
+                yield method, route.path
+
+
+def test_every_route_has_an_expectation(client: TestClient) -> None:
+    served = set(routes(client.app))  # type: ignore[arg-type]
+    # the withdrawal row works on the second declaration, so the first stays open for the rows after it
+    served = {(m, p.replace("{number}/withdrawal", "{second}/withdrawal")) for m, p in served}
+    assert sorted(served - set(EXPECTED)) == [], "routes without a row in EXPECTED"
+    assert sorted(set(EXPECTED) - served) == [], "rows for routes the app no longer has"
+    assert all(len(row.split()) == len(COLUMNS) for row in EXPECTED.values())
+
+
+def _world_objects(client: TestClient, world: World) -> dict[str, str]:
+    """Two declarations lodged by the broker for the importer, a document, a webhook; their ids."""
+    api, broker = "/api/v1/declarations", world.headers("broker")
+    first = client.post(api, json=example(), headers=broker)
+    second = client.post(api, json={**example(), "client_reference": "MATRIX-2"}, headers=broker)
+    assert first.status_code == second.status_code == 202, first.text
+    number = first.json()["number"]
+    doc = client.post(
+        f"{api}/{number}/documents", data={"type": "invoice"}, files={"file": ("i.pdf", b"%PDF-1.7\n", "application/pdf")}, headers=broker
+    )
+    hook = client.post("/api/v1/webhooks", json={"url": "https://broker.example/hook"}, headers=broker)
+    mandates = client.get("/api/v1/mandates", headers=world.headers("importer")).json()
+    assert doc.status_code == hook.status_code == 201 and len(mandates) == 1
+    return {
+        **PATH,
+        "number": number,
+        "second": second.json()["number"],
+        "document_id": str(doc.json()["id"]),
+        "webhook_id": str(hook.json()["id"]),
+        "mandate_id": str(mandates[0]["id"]),
+    }
+
+
+def test_authorization_matrix(client: TestClient, world: World) -> None:
+    values = _world_objects(client, world)
+    values["uscc"] = BROKER
+    observed: dict[tuple[str, str], list[str]] = {}
+    for method, path in EXPECTED:
+        extra = dict(BODY.get((method, path), {"json": {}} if method in ("POST", "PATCH") else {}))
+        url = path.format(**{**values, **extra.pop("path", {})}) if "{" in path else path
+        if path == "/static":
+            url = "/static/htmx.min.js"
+        got = []
+        for caller in COLUMNS:
+            headers = {} if caller == "anon" else world.headers(USERS.get(caller, caller))
+            r = client.request(method, url, headers=headers, follow_redirects=False, **extra)
+            got.append(str(r.status_code))
+        observed[(method, path)] = got
+    wrong = {k: (EXPECTED[k], " ".join(v)) for k, v in observed.items() if EXPECTED[k].split() != v}
+    if os.environ.get("SMARTCUSTOMS_PRINT_MATRIX"):
+        for (m, p), v in observed.items():
+            print(f'    ("{m}", "{p}"): "{"  ".join(v)}",')
+    assert wrong == {}, "\n".join(f"{m} {p}\n  expected {e}\n  observed {o}" for (m, p), (e, o) in wrong.items())
