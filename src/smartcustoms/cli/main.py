@@ -217,7 +217,7 @@ def hs(code: str, json_output: JsonOpt = False) -> None:
     """Show an HS code in force today, or search by words."""
     rt = make_runtime()
     with rt.read() as s:
-        rows = reference_service.hs_search(s, text=code[:6] if code.isdigit() else code, limit=20)
+        rows = reference_service.hs_search(s, text=code[:6] if code.isascii() and code.isdigit() else code, limit=20)
         out = [{"code": h.code, "description": h.description, "edition": h.edition, "valid_from": h.valid_from.isoformat()} for h in rows]
     rt.stop()
     if json_output:

@@ -314,7 +314,7 @@ def nomenclature_examples(entries: Iterable[HsText], sections: Mapping[str, str]
     for headings of parts of the goods of other headings, its text with theirs (half weight);
     each subheading's text, alone and followed by the heading's text (half weight).
     """
-    by_code = {e.code: e for e in entries if e.code.isdigit()}
+    by_code = {e.code: e for e in entries if e.code.isascii() and e.code.isdigit()}
     sections = sections or {}
     out: list[Example] = []
     for code, e in sorted(by_code.items()):
@@ -377,7 +377,12 @@ def history_examples(
     text_of: dict[str, str] = {}
     for u in uses:
         k, heading = key(u.description), u.hs_code[:4]
-        if not k or len(heading) != 4 or not heading.isdigit() or (headings is not None and heading not in headings):
+        if (
+            not k
+            or len(heading) != 4
+            or not (heading.isascii() and heading.isdigit())
+            or (headings is not None and heading not in headings)
+        ):
             continue
         text_of.setdefault(k, u.description.strip())
         traders[k, heading].add(u.trader)
@@ -556,7 +561,7 @@ class Classifier:
         for n, item in enumerate(items, start=1):
             declared = str(item.get("hs_code") or "").strip()[:4]
             text = str(item.get("description") or "")
-            if len(declared) != 4 or not declared.isdigit() or not text.strip():
+            if len(declared) != 4 or not (declared.isascii() and declared.isdigit()) or not text.strip():
                 continue
             top = self.suggest(text, TOP_K_AGREE)
             if not top or top[0].probability < limit:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -26,10 +26,12 @@ from smartcustoms.declaration.schemas import (
 )
 from smartcustoms.errors import ValidationFailed
 from smartcustoms.kit.clock import utcnow
+from smartcustoms.kit.text import IsoDateTime
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
+router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "The caller's role may not do this"},
@@ -79,8 +81,8 @@ def list_declarations(
     who: PrincipalDep,
     status: Status | None = None,
     kind: Annotated[str | None, Query(pattern="^(import|export)$")] = None,
-    lodged_from: datetime | None = None,
-    lodged_to: datetime | None = None,
+    lodged_from: IsoDateTime | None = None,
+    lodged_to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> DeclarationPage:
@@ -103,7 +105,7 @@ def _read(s: Any, decl: Declaration, who: Principal) -> DeclarationRead:
 
 
 @router.get("/statistics/rejections", responses=ERRORS, summary="Rejection statistics")
-def rejections(rt: RuntimeDep, who: PrincipalDep, since: datetime | None = None) -> dict[str, Any]:
+def rejections(rt: RuntimeDep, who: PrincipalDep, since: IsoDateTime | None = None) -> dict[str, Any]:
     """How many submissions were refused since a time (default: 30 days), and how often each rule fired."""
     start = since or utcnow() - timedelta(days=30)
     with rt.read() as s:
