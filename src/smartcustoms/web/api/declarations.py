@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import documents as doc_service
-from smartcustoms.declaration import repository, service
+from smartcustoms.declaration import integrity, repository, service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.declaration.schemas import (
     AmendmentCreate,
@@ -38,6 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such declaration, or not the caller's"},
     409: {"description": "Illegal in the current state, or client reference reused; nothing changed"},
     422: {"description": "Every problem with the request, each with code, pointer and message"},
+    500: {"description": "Our failure; `integrity_error` (DEC-INT-001) when stored content fails its hash check and is not shown"},
 }
 _LODGE_BODY = {
     "requestBody": {
@@ -96,6 +97,7 @@ def list_declarations(
 
 
 def _read(s: Any, decl: Declaration, who: Principal) -> DeclarationRead:
+    integrity.check_current(s, decl)  # never serve content changed under the product (DEC-INT-001)
     base = summary(decl).model_dump()
     events = [EventRead.model_validate(e) for e in repository.events(s, declaration_id=decl.id)]
     docs = [DocumentRead.model_validate(d) for d in repository.documents(s, declaration_id=decl.id)]
@@ -142,16 +144,16 @@ def patch(rt: RuntimeDep, who: PrincipalDep, number: str, body: AmendmentCreate)
 def versions(rt: RuntimeDep, who: PrincipalDep, number: str) -> list[VersionRead]:
     """Every version of the declaration, oldest first (without content)."""
     with rt.read() as s:
-        return [
-            VersionRead.model_validate(v).model_copy(update={"payload": None}) for v in service.versions(s, number=number, principal=who)
-        ]
+        rows = integrity.checked_versions(service.versions(s, number=number, principal=who), number=number)
+        return [VersionRead.model_validate(v).model_copy(update={"payload": None}) for v in rows]
 
 
 @router.get("/{number}/versions/{version}", response_model=VersionRead, responses=ERRORS, summary="Get one version")
 def version(rt: RuntimeDep, who: PrincipalDep, number: str, version: Annotated[int, Path(ge=1, le=DB_INT_MAX)]) -> VersionRead:
     """One version of the declaration with its full content."""
     with rt.read() as s:
-        return VersionRead.model_validate(service.version(s, number=number, version=version, principal=who))
+        found = service.version(s, number=number, version=version, principal=who)
+        return VersionRead.model_validate(integrity.checked_versions([found], number=number)[0])
 
 
 @router.post("/{number}/withdrawal", response_model=DeclarationRead, responses=ERRORS, summary="Withdraw a declaration")
