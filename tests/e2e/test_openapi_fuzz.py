@@ -1,8 +1,9 @@
 """Fuzzing every documented operation: no answer is ever a 5xx, and every 4xx carries the error body.
 
 Schemathesis generates requests from the OpenAPI document (valid and invalid ones, boundary values
-included) and sends them, as the broker, to the app on a fresh database per operation, on each
-backend. Half of the `{number}` path parameters are the number of a declaration that exists, so
+included) and sends them to the app on a fresh database per operation, on each backend, once
+with an enterprise user's token and once with an admin's (so the operations an enterprise is
+refused are exercised past their 403 too). Half of the `{number}` path parameters are the number of a declaration that exists, so
 the operations on one declaration are exercised past their 404. The run is deterministic: a fixed
 seed, derandomized Hypothesis, no example database, no shrinking (the first failure is reported
 with a curl command that reproduces it).
@@ -55,9 +56,10 @@ CONFIG = schemathesis.Config.from_dict(
 SCHEMA = schemathesis.openapi.from_dict(_openapi_document(), config=CONFIG)
 
 
-@pytest.fixture
-def broker_headers(rt: Runtime) -> dict[str, str]:
-    """The broker and importer enterprises, the broker's user, and one lodged declaration."""
+@pytest.fixture(params=["enterprise", "admin"])
+def caller_headers(request: pytest.FixtureRequest, rt: Runtime) -> dict[str, str]:
+    """The broker and importer enterprises, one lodged declaration, and the caller: the broker's
+    user (the enterprise operations) or an admin (every operation an enterprise is refused)."""
     with rt.write() as s:
         for uscc, name in ((BROKER, "Shanghai Harbour Brokerage"), (IMPORTER, "Tianjin Binhai Electronics")):
             party_service.add(s, data=EnterpriseCreate(uscc=uscc, name=name), actor=OPERATOR, now=NOW)
@@ -65,12 +67,15 @@ def broker_headers(rt: Runtime) -> dict[str, str]:
         _, token = auth_service.add_user(
             s, name="broker", role=Role.enterprise, enterprise_uscc=BROKER, office=None, password=None, actor=OPERATOR, now=NOW
         )
+        _, admin_token = auth_service.add_user(
+            s, name="admin", role=Role.admin, enterprise_uscc=None, office=None, password=None, actor=OPERATOR, now=NOW
+        )
     with rt.read() as s:
         broker = auth_service.authenticate_token(s, token=token)
     with rt.write() as s:
         receipt, _ = declaration_service.lodge(s, raw=example(), principal=broker, now=NOW)
     assert receipt["number"] == NUMBER
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token if request.param == 'enterprise' else admin_token}"}
 
 
 @pytest.fixture
@@ -93,8 +98,8 @@ def app(rt: Runtime) -> FastAPI:
     ),
 )
 @SCHEMA.parametrize()
-def test_no_operation_ever_answers_5xx_and_every_4xx_has_the_error_body(case: Any, app: FastAPI, broker_headers: dict[str, str]) -> None:
-    response = case.call(app=app, headers=broker_headers)
+def test_no_operation_ever_answers_5xx_and_every_4xx_has_the_error_body(case: Any, app: FastAPI, caller_headers: dict[str, str]) -> None:
+    response = case.call(app=app, headers=caller_headers)
     where = f"{case.method} {case.formatted_path} query={case.query!r} -> {response.status_code}: {response.text[:500]}"
     assert response.status_code < 500, where
     if 400 <= response.status_code < 500:

@@ -50,19 +50,42 @@ def _progress() -> Progress:
 
 
 @app.command()
-def init(json_output: JsonOpt = False) -> None:
+def init(
+    json_output: JsonOpt = False,
+    runtime_role: Annotated[
+        Optional[str],
+        typer.Option(help="PostgreSQL: also create (or update) this login role for the server, owning nothing (see docs/security.md)."),
+    ] = None,
+    password: Annotated[
+        Optional[str], typer.Option(envvar="SMARTCUSTOMS_RUNTIME_ROLE_PASSWORD", help="The runtime role's password (or that variable).")
+    ] = None,
+) -> None:
     """Create or upgrade the database schema and load the built-in reference data (idempotent)."""
     rt = make_runtime()
+    if runtime_role is not None and rt.engine.dialect.name != "postgresql":
+        err_console.print("[red]--runtime-role[/red] is for PostgreSQL; SQLite has no roles (protect the file instead).")
+        raise typer.Exit(2)
     schema.upgrade(rt.engine)
     with handled(json_output), rt.write() as s:
         counts = reference_service.load_builtin(s, actor=OPERATOR, now=utcnow())
         counts["selectivity_settings"] = 1 if selectivity.ensure_default(s, actor=OPERATOR, now=utcnow()) else 0
+    granted: dict[str, str] = {}
+    if runtime_role is not None:
+        try:
+            granted = schema.grant_runtime_role(rt.engine, role=runtime_role, password=password)
+        except ValueError as exc:
+            err_console.print(f"[red]--runtime-role[/red]: {exc}")
+            raise typer.Exit(2) from exc
     if json_output:
-        emit_json({"database": rt.engine.dialect.name, "loaded": counts})
+        emit_json(
+            {"database": rt.engine.dialect.name, "loaded": counts} | ({"runtime_role": runtime_role, "grants": granted} if granted else {})
+        )
     else:
         console.print(
             f"Schema up to date on {rt.engine.dialect.name}; reference rows added: " + ", ".join(f"{k} {v}" for k, v in counts.items())
         )
+        if granted:
+            console.print(f"Runtime role {runtime_role}: rows of {len(granted)} tables, append-only ones read and add only; owns nothing.")
     rt.stop()
 
 
@@ -219,7 +242,7 @@ def hs(code: str, json_output: JsonOpt = False) -> None:
     """Show an HS code in force today, or search by words."""
     rt = make_runtime()
     with rt.read() as s:
-        rows = reference_service.hs_search(s, text=code[:6] if code.isdigit() else code, limit=20)
+        rows = reference_service.hs_search(s, text=code[:6] if code.isascii() and code.isdigit() else code, limit=20)
         out = [{"code": h.code, "description": h.description, "edition": h.edition, "valid_from": h.valid_from.isoformat()} for h in rows]
     rt.stop()
     if json_output:

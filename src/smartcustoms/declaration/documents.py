@@ -14,6 +14,7 @@ from smartcustoms.declaration.models import Declaration, Document
 from smartcustoms.declaration.schemas import DocType
 from smartcustoms.declaration.service import get_own, get_visible, record_event
 from smartcustoms.errors import NotFound, PayloadTooLarge, Problem, UnsupportedMediaType, ValidationFailed
+from smartcustoms.kit.text import invisible_character
 
 DOC_TYPES: frozenset[str] = frozenset(DocType.__args__)  # type: ignore[attr-defined]
 # Accepted content types and the magic bytes that must open such a file (None: no fixed signature).
@@ -64,6 +65,10 @@ def add_document(
     magic = CONTENT_TYPES[content_type]
     if data and magic is not None and not any(data.startswith(m) for m in magic):
         problems.append(Problem("DOC-TYPE-003", "/file", f"The file does not look like {content_type}."))
+    hidden = invisible_character(filename or "")
+    if hidden is not None:
+        message = f"The file name holds an invisible or direction-changing character ({hidden}); rename the file."
+        problems.append(Problem("DOC-NAME-001", "/file", message))
     safe_name = (filename or "document").replace("/", "_").replace("\\", "_")[:255]
     if problems:
         raise ValidationFailed("The document cannot be accepted.", problems)

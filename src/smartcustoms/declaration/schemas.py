@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from smartcustoms.kit.text import IsoDate, Visible
 
 DocType = Literal[
     "invoice",
@@ -26,8 +28,10 @@ DocType = Literal[
 ]
 DecimalStr = Annotated[str, StringConstraints(max_length=32)]
 Text35 = Annotated[str, StringConstraints(min_length=1, max_length=35)]
+Ref35 = Annotated[str, StringConstraints(min_length=1, max_length=35), Visible]  # a reference: no invisible characters
 Text70 = Annotated[str, StringConstraints(min_length=1, max_length=70)]
 Text140 = Annotated[str, StringConstraints(min_length=1, max_length=140)]
+Name140 = Annotated[str, StringConstraints(min_length=1, max_length=140), Visible]  # a name: no invisible characters
 Text255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 DECIMAL_FIELDS = frozenset({"quantity", "net_mass_kg", "gross_mass_kg", "value", "freight", "insurance"})
@@ -41,13 +45,13 @@ class PartyRef(_Strict):
     """An enterprise registered in China, by its USCC."""
 
     uscc: str = Field(max_length=18, examples=["91310000MA1FL8XX29"])
-    name: Text140
+    name: Name140
 
 
 class ForeignParty(_Strict):
     """A party abroad (consignor of imports, consignee of exports)."""
 
-    name: Text140
+    name: Name140
     country: str = Field(max_length=2, description="ISO 3166-1 alpha-2")
     address: Text255 | None = None
 
@@ -56,14 +60,14 @@ class Transport(_Strict):
     """How the goods travel."""
 
     mode: str = Field(max_length=20, description="sea, air, rail, road, post, multimodal, ...")
-    vessel: Text70 | None = None
+    vessel: Annotated[str, StringConstraints(min_length=1, max_length=70), Visible] | None = None
     imo: str | None = Field(default=None, max_length=10, description="IMO ship number, 7 digits")
-    voyage: Text35 | None = None
-    flight: Text35 | None = None
-    vehicle: Text35 | None = None
-    bill_of_lading: Text35 | None = None
-    departure_on: date | None = None
-    arrival_on: date | None = None
+    voyage: Ref35 | None = None
+    flight: Ref35 | None = None
+    vehicle: Ref35 | None = None
+    bill_of_lading: Ref35 | None = None
+    departure_on: IsoDate | None = None
+    arrival_on: IsoDate | None = None
     departure_country: str | None = Field(
         default=None,
         max_length=2,
@@ -76,7 +80,7 @@ class Container(_Strict):
     """A container with its seals."""
 
     number: str = Field(max_length=11, description="ISO 6346, with check digit")
-    seals: list[Text35] = Field(default_factory=list, max_length=10)
+    seals: list[Ref35] = Field(default_factory=list, max_length=10)
 
 
 class Item(_Strict):
@@ -98,14 +102,14 @@ class DocumentRef(_Strict):
     """A document the declaration relies on."""
 
     type: DocType
-    reference: Text35
-    issued_on: date | None = None
+    reference: Ref35
+    issued_on: IsoDate | None = None
 
 
 class DeclarationCreate(_Strict):
     """A declaration as lodged through the single window (import or export)."""
 
-    client_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    client_reference: Annotated[str, StringConstraints(min_length=1, max_length=64), Visible]
     kind: Literal["import", "export"]
     procedure: Literal["general", "processing_trade", "bonded", "transit", "ecommerce"]
     declarant: PartyRef

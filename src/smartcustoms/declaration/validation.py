@@ -24,8 +24,8 @@ from smartcustoms.reference.domain import Catalog
 
 FAR_FUTURE_DAYS = 180
 FAR_PAST_DAYS = 5 * 365
-_DECIMAL_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
-_HS_RE = re.compile(r"^\d+$")
+_DECIMAL_RE = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")  # ASCII digits only: \d takes any script's
+_HS_RE = re.compile(r"[0-9]+")
 MAX_DECIMAL = Decimal("1e15")
 
 # Documents every declaration under a procedure must carry.
@@ -99,6 +99,8 @@ def _from_pydantic(err: Any) -> Problem:
         return Problem("DEC-SCH-006", ptr, f"{where} must not be empty.")
     if kind in ("literal_error", "enum"):
         return Problem("DEC-SCH-005", ptr, f"{where} must be one of {ctx.get('expected')}.")
+    if kind == "text_invisible":
+        return Problem("DEC-SCH-009", ptr, f"{where} {err['msg']}.")
     if kind.startswith("date"):
         return Problem("DEC-DAT-003", ptr, f"{where} must be a real date written YYYY-MM-DD.")
     if kind in ("greater_than_equal", "less_than_equal"):
@@ -126,7 +128,7 @@ _uscc_remembered = lru_cache(maxsize=4096)(_uscc_check)
 def _decimal(raw: Any, loc: tuple[Any, ...], *, allow_zero: bool = False, places: int = 6) -> tuple[Decimal | None, Problem | None]:
     if not isinstance(raw, str):
         return None, None  # the schema step reports the wrong type
-    if not _DECIMAL_RE.match(raw):
+    if not _DECIMAL_RE.fullmatch(raw):
         return None, _number_problem("DEC-NUM-001", loc, f'must be a decimal number written as a string, like "1200.50"; got "{raw}".')
     try:
         value = Decimal(raw)
@@ -281,7 +283,7 @@ def _domain(raw: dict[str, Any], cat: Catalog, today: date) -> Iterator[Problem]
             seen_lines.setdefault(line, i)
         hs = _str(it, "hs_code")
         if hs is not None:
-            if not _HS_RE.match(hs) or len(hs) not in (6, 8, 10):
+            if not _HS_RE.fullmatch(hs) or len(hs) not in (6, 8, 10):
                 yield Problem("DEC-HS-001", pointer("items", i, "hs_code"), f"HS code {hs!r} must be 6, 8 or 10 digits.")
             elif not cat.hs_valid(hs[:6], today):
                 yield Problem("DEC-HS-002", pointer("items", i, "hs_code"), f"HS code {hs}: {hs[:6]} is not an HS subheading in force.")
@@ -365,7 +367,8 @@ def validate(raw: Any, *, catalog: Catalog, today: date) -> tuple[DeclarationCre
 
 # C0 controls other than tab, line feed and carriage return, and DEL: never part of a trader's
 # text, and PostgreSQL cannot store NUL at all (so both databases refuse the same declarations).
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone UTF-16 surrogates (JSON's "\ud800") are no characters at all and cannot even be encoded.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def has_control_characters(text: str) -> bool:
@@ -381,7 +384,9 @@ def without_control_characters(text: str) -> str:
 def _control_characters(value: Any, loc: tuple[Any, ...]) -> Iterator[Problem]:
     if isinstance(value, str):
         if _CONTROL_RE.search(value):
-            yield Problem("DEC-SCH-008", pointer(*loc), f"{label(loc)} holds a control character (such as NUL); remove it.")
+            yield Problem(
+                "DEC-SCH-008", pointer(*loc), f"{label(loc)} holds a control character (such as NUL) or a lone surrogate; remove it."
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _control_characters(item, (*loc, key))
@@ -391,7 +396,7 @@ def _control_characters(value: Any, loc: tuple[Any, ...]) -> Iterator[Problem]:
 
 
 def _natural(ptr: str) -> list[Any]:
-    return [(0, int(s), "") if s.isdigit() else (1, 0, s) for s in ptr.split("/")]
+    return [(0, int(s), "") if s.isascii() and s.isdigit() else (1, 0, s) for s in ptr.split("/")]
 
 
 def totals(decl: DeclarationCreate) -> tuple[Decimal, int]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smartcustoms.kit.text import VisibleStr
 from smartcustoms.party.models import CreditRating
 
 
@@ -15,7 +16,7 @@ class EnterpriseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     uscc: str = Field(min_length=18, max_length=18, examples=["91310000MA1FL8XX29"])
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleStr = Field(min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=300)
     region: str | None = Field(default=None, max_length=80)
     credit: CreditRating = CreditRating.general

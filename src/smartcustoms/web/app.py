@@ -25,6 +25,7 @@ from smartcustoms.config import Settings, get_settings
 from smartcustoms.declaration.schemas import DeclarationCreate
 from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError
+from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
 from smartcustoms.web import pages
 from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, risk
@@ -38,6 +39,14 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 STATIC = Path(__file__).parent / "static"
+# Stable codes of the problems pydantic finds in a request (docs/rules.md); REQ-003 for the rest.
+_REQUEST_CODES = {
+    "missing": "REQ-001",
+    "extra_forbidden": "REQ-002",
+    "json_invalid": "REQ-JSON-001",
+    INVISIBLE_ERROR: "REQ-TEXT-001",
+    DATE_ERROR: "REQ-DATE-001",
+}
 
 
 def _body(status: int, code: str, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
@@ -97,8 +106,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             loc = tuple(e["loc"])
             where, rest = (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else ("body", loc)
             ptr = pointer(*rest) if where == "body" else f"/{where}" + pointer(*rest)
-            code = {"missing": "REQ-001", "extra_forbidden": "REQ-002", "json_invalid": "REQ-008"}.get(e["type"], "REQ-003")
-            msg = "The body is not valid JSON." if e["type"] == "json_invalid" else f"{label(rest) if rest else where}: {e['msg']}."
+            code = _REQUEST_CODES.get(e["type"], "REQ-003")
+            if e["type"] == "json_invalid":  # FastAPI's own parse; `rest` is then a character offset
+                ptr, msg = "", f"The body is not valid JSON: {(e.get('ctx') or {}).get('error', 'unreadable')}."
+            else:
+                msg = f"{label(rest) if rest else where}: {e['msg']}."
             errors.append({"code": code, "pointer": ptr, "message": msg})
         return _body(422, "validation_failed", "Validation failed", f"The request has {len(errors)} problem(s).", errors)
 
@@ -183,6 +195,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         schema["security"] = [{"bearer": []}]
         for path in schema.get("paths", {}).values():
             for op in path.values():
+                if "application/json" in op.get("requestBody", {}).get("content", {}):
+                    # web.body refuses a JSON body labelled with another charset than UTF-8 (REQ-JSON-005).
+                    op.setdefault("responses", {}).setdefault("415", {"description": "A JSON body not in UTF-8"})
                 for status, resp in op.get("responses", {}).items():
                     if status[0] in "45":
                         resp["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}

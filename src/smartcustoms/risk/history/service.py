@@ -271,7 +271,7 @@ def _check_row(raw: Mapping[str, str], m: HistoryMapping, source: str, now: date
     except ValueError:
         raise _Bad(f"declared_on {d!r} is not a date{' written ' + m.date_format if m.date_format else ' written YYYY-MM-DD'}") from None
     hs = get("hs_code") or ""
-    if not hs.isdigit() or len(hs) not in (6, 8, 10):
+    if not (hs.isascii() and hs.isdigit()) or len(hs) not in (6, 8, 10):
         raise _Bad(f"hs_code {hs!r} is not 6, 8 or 10 digits")
     row["hs_code"] = hs
     for name in ("origin_country", "departure_country"):

@@ -245,7 +245,7 @@ class Classifier:
         for n, item in enumerate(items, start=1):
             declared = str(item.get("hs_code") or "").strip()[:4]
             text = str(item.get("description") or "")
-            if len(declared) != 4 or not declared.isdigit() or not text.strip():
+            if len(declared) != 4 or not (declared.isascii() and declared.isdigit()) or not text.strip():
                 continue
             found = clf.judge(text, declared, agree_probability=agree_probability)
             if found is not None:

@@ -76,7 +76,7 @@ def nomenclature_examples(entries: Iterable[HsText], sections: Mapping[str, str]
     for headings of parts of the goods of other headings, its text with theirs (half weight);
     each subheading's text, alone and followed by the heading's text (half weight).
     """
-    by_code = {e.code: e for e in entries if e.code.isdigit()}
+    by_code = {e.code: e for e in entries if e.code.isascii() and e.code.isdigit()}
     sections = sections or {}
     out: list[Example] = []
     for code, e in sorted(by_code.items()):
@@ -139,7 +139,7 @@ def history_examples(
     text_of: dict[str, str] = {}
     for u in uses:
         k, heading = key(u.description), u.hs_code[:4]
-        if not k or len(heading) != 4 or not heading.isdigit() or (headings is not None and heading not in headings):
+        if not k or len(heading) != 4 or not (heading.isascii() and heading.isdigit()) or (headings is not None and heading not in headings):
             continue
         text_of.setdefault(k, u.description.strip())
         traders[k, heading].add(u.trader)
@@ -198,7 +198,7 @@ def parse_glossary(text: str) -> Glossary:
             continue
         code, sep, names = line.partition("\t")
         terms = [t.strip() for t in names.split("|") if t.strip()]
-        if not sep or not code.isdigit() or len(code) not in (2, 4) or not terms:
+        if not sep or not (code.isascii() and code.isdigit()) or len(code) not in (2, 4) or not terms:
             raise ValueError(f"glossary line {n}: expected HEADING<TAB>name | name, got {line!r}")
         (chapters if len(code) == 2 else headings)[code].extend(terms)
     return Glossary({k: tuple(v) for k, v in headings.items()}, {k: tuple(v) for k, v in chapters.items()})

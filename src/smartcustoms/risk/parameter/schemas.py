@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from smartcustoms.kit.text import IsoDate, Visible
 from smartcustoms.risk.parameter.models import Lane, RuleStatus
 
-RuleCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}-[A-Z]{2,6}-\d{3}$")]
+RuleCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}-[A-Z]{2,6}-[0-9]{3}$")]
 
 
 class RuleCreate(BaseModel):
@@ -18,7 +19,7 @@ class RuleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: RuleCode = Field(examples=["PRM-VAL-003"])
-    name: Annotated[str, StringConstraints(min_length=3, max_length=120)]
+    name: Annotated[str, StringConstraints(min_length=3, max_length=120), Visible]
     reason: Annotated[str, StringConstraints(min_length=3, max_length=500)] = Field(description="Why it flags: the sentence officers read")
     instructions: Annotated[str, StringConstraints(min_length=3, max_length=1000)] = Field(
         description="What the officer or inspector should check"
@@ -27,8 +28,8 @@ class RuleCreate(BaseModel):
     lane: Lane | None = Field(default=None, description="Lane the rule sends a hit to at least")
     weight: float = Field(default=0.0, ge=0.0, le=1.0, description="Contribution to the risk score")
     offices: list[str] | None = Field(default=None, description="Offices where it applies; all when null")
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: IsoDate
+    valid_to: IsoDate | None = None
     legal_reference: str | None = Field(default=None, max_length=200)
 
 
@@ -71,5 +72,5 @@ class RuleTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     condition: dict[str, Any]
-    date_from: date
-    date_to: date
+    date_from: IsoDate
+    date_to: IsoDate

@@ -14,12 +14,14 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.errors import NotFound
 from smartcustoms.kit.clock import utcnow
+from smartcustoms.kit.text import IsoDate, VisibleStr
 from smartcustoms.party import service as party_service
 from smartcustoms.party.schemas import EnterpriseCreate, EnterpriseRead
 from smartcustoms.reference import service as reference_service
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["administration"])
+router = APIRouter(prefix="/api/v1", tags=["administration"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "Role not allowed"},
@@ -34,7 +36,7 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=2, max_length=120)
+    name: VisibleStr = Field(min_length=2, max_length=120)
     role: Role
     enterprise: str | None = Field(default=None, max_length=18)
     office: str | None = Field(default=None, max_length=8)
@@ -154,7 +156,7 @@ def me(who: PrincipalDep) -> dict[str, Any]:
 
 
 @router.get("/reference/hs/{code}", response_model=HsRead, responses=ERRORS, tags=["reference"])
-def hs_code(rt: RuntimeDep, who: PrincipalDep, code: str, on: date | None = None) -> HsRead:
+def hs_code(rt: RuntimeDep, who: PrincipalDep, code: str, on: IsoDate | None = None) -> HsRead:
     """The HS chapter, heading or subheading in force on a day (today by default); 8/10 digits read as their first 6."""
     with rt.read() as s:
         key = code[:6] if len(code) > 6 else code
@@ -177,7 +179,7 @@ def hs_search(
 
 
 @router.get("/reference/rates/{currency}", response_model=RateRead, responses=ERRORS, tags=["reference"])
-def rate(rt: RuntimeDep, who: PrincipalDep, currency: str, on: date | None = None) -> RateRead:
+def rate(rt: RuntimeDep, who: PrincipalDep, currency: str, on: IsoDate | None = None) -> RateRead:
     """The customs exchange rate of a currency in force on a day (CNY per unit)."""
     day = on or utcnow().date()
     with rt.read() as s:

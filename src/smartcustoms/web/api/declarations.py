@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import documents as doc_service
-from smartcustoms.declaration import repository, service
+from smartcustoms.declaration import integrity, repository, service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.declaration.schemas import (
     AmendmentCreate,
@@ -26,16 +26,19 @@ from smartcustoms.declaration.schemas import (
 )
 from smartcustoms.errors import ValidationFailed
 from smartcustoms.kit.clock import utcnow
+from smartcustoms.kit.text import IsoDateTime
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
+router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "The caller's role may not do this"},
     404: {"description": "No such declaration, or not the caller's"},
     409: {"description": "Illegal in the current state, or client reference reused; nothing changed"},
     422: {"description": "Every problem with the request, each with code, pointer and message"},
+    500: {"description": "Our failure; `integrity_error` (DEC-INT-001) when stored content fails its hash check and is not shown"},
 }
 _LODGE_BODY = {
     "requestBody": {
@@ -79,8 +82,8 @@ def list_declarations(
     who: PrincipalDep,
     status: Status | None = None,
     kind: Annotated[str | None, Query(pattern="^(import|export)$")] = None,
-    lodged_from: datetime | None = None,
-    lodged_to: datetime | None = None,
+    lodged_from: IsoDateTime | None = None,
+    lodged_to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> DeclarationPage:
@@ -102,6 +105,7 @@ def list_declarations(
 
 
 def _read(s: Any, decl: Declaration, who: Principal) -> DeclarationRead:
+    integrity.check_current(s, decl)  # never serve content changed under the product (DEC-INT-001)
     base = summary(decl).model_dump()
     events = [EventRead.model_validate(e) for e in repository.events(s, declaration_id=decl.id)]
     docs = [DocumentRead.model_validate(d) for d in repository.documents(s, declaration_id=decl.id)]
@@ -111,7 +115,7 @@ def _read(s: Any, decl: Declaration, who: Principal) -> DeclarationRead:
 
 
 @router.get("/statistics/rejections", responses=ERRORS, summary="Rejection statistics")
-def rejections(rt: RuntimeDep, who: PrincipalDep, since: datetime | None = None) -> dict[str, Any]:
+def rejections(rt: RuntimeDep, who: PrincipalDep, since: IsoDateTime | None = None) -> dict[str, Any]:
     """How many submissions were refused since a time (default: 30 days), and how often each rule fired."""
     start = since or utcnow() - timedelta(days=30)
     with rt.read() as s:
@@ -148,16 +152,16 @@ def patch(rt: RuntimeDep, who: PrincipalDep, number: str, body: AmendmentCreate)
 def versions(rt: RuntimeDep, who: PrincipalDep, number: str) -> list[VersionRead]:
     """Every version of the declaration, oldest first (without content)."""
     with rt.read() as s:
-        return [
-            VersionRead.model_validate(v).model_copy(update={"payload": None}) for v in service.versions(s, number=number, principal=who)
-        ]
+        rows = integrity.checked_versions(service.versions(s, number=number, principal=who), number=number)
+        return [VersionRead.model_validate(v).model_copy(update={"payload": None}) for v in rows]
 
 
 @router.get("/{number}/versions/{version}", response_model=VersionRead, responses=ERRORS, summary="Get one version")
 def version(rt: RuntimeDep, who: PrincipalDep, number: str, version: Annotated[int, Path(ge=1, le=DB_INT_MAX)]) -> VersionRead:
     """One version of the declaration with its full content."""
     with rt.read() as s:
-        return VersionRead.model_validate(service.version(s, number=number, version=version, principal=who))
+        found = service.version(s, number=number, version=version, principal=who)
+        return VersionRead.model_validate(integrity.checked_versions([found], number=number)[0])
 
 
 @router.post("/{number}/withdrawal", response_model=DeclarationRead, responses=ERRORS, summary="Withdraw a declaration")

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smartcustoms.auth.models import Role
 from smartcustoms.risk.identification import service as identification
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
+router = APIRouter(prefix="/api/v1/risk", tags=["risk"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "The caller's role may not do this"},

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Query, Response
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.notification import service
 from smartcustoms.notification.schemas import NotificationPage, NotificationRead, WebhookCreate, WebhookRead
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"])
+router = APIRouter(prefix="/api/v1", tags=["notifications"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "Enterprise users only"},

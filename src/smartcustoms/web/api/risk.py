@@ -23,6 +23,7 @@ from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Procedure
 from smartcustoms.errors import Conflict, NotFound, Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
+from smartcustoms.kit.text import IsoDate
 from smartcustoms.kit.types import round_money
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.knowledge import service as knowledge
@@ -33,10 +34,11 @@ from smartcustoms.risk.parameter import service as parameters
 from smartcustoms.risk.parameter.models import RuleStatus
 from smartcustoms.risk.parameter.schemas import Decision, RuleCreate, RuleRead, RuleTest
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
-outcomes_router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
+router = APIRouter(prefix="/api/v1/risk", tags=["risk"], route_class=StrictJSONRoute)
+outcomes_router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "The caller's role may not do this"},
@@ -66,7 +68,7 @@ RuleReader = Annotated[Principal, _allowed(*RULE_READERS)]
 Author = Annotated[Principal, _allowed(*sorted(parameters.AUTHORS))]
 Checker = Annotated[Principal, _allowed(*sorted(parameters.CHECKERS))]
 
-RuleCodePath = Annotated[str, Path(pattern=r"^[A-Z]{3}-[A-Z]{2,6}-\d{3}$", description="Rule code, e.g. PRM-VAL-003")]
+RuleCodePath = Annotated[str, Path(pattern=r"^[A-Z]{3}-[A-Z]{2,6}-[0-9]{3}$", description="Rule code, e.g. PRM-VAL-003")]
 VersionPath = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 ModelNamePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,59}$", description="Model name")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
@@ -105,8 +107,8 @@ class WatchCreate(_Body):
         description="USCC of an importer or declarant, carrier code, or consignor name (compared upper case, spaces collapsed)"
     )
     reason: Reason
-    valid_from: date | None = Field(default=None, description="Today when not given")
-    valid_to: date | None = Field(default=None, description="Exclusive; open-ended when null")
+    valid_from: IsoDate | None = Field(default=None, description="Today when not given")
+    valid_to: IsoDate | None = Field(default=None, description="Exclusive; open-ended when null")
 
 
 class WatchRead(BaseModel):
@@ -128,7 +130,7 @@ class WatchRead(BaseModel):
 class WatchEnd(_Body):
     """End a watch-list entry from a day on."""
 
-    on: date = Field(description="The first day the entry no longer stands")
+    on: IsoDate = Field(description="The first day the entry no longer stands")
     reason: Reason
 
 
@@ -139,7 +141,7 @@ class RestrictedCreate(_Body):
     licence: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] | None = None
     prohibited: bool = False
     reason: Reason
-    valid_from: date | None = Field(default=None, description="Today when not given")
+    valid_from: IsoDate | None = Field(default=None, description="Today when not given")
 
 
 class RestrictedRead(BaseModel):
@@ -161,8 +163,8 @@ class RestrictedRead(BaseModel):
 class PricesRefresh(_Body):
     """The period of honest history reference prices are learned from: [date_from, date_to)."""
 
-    date_from: date
-    date_to: date
+    date_from: IsoDate
+    date_to: IsoDate
 
 
 class PricesRefreshed(BaseModel):
@@ -215,7 +217,7 @@ class SettingCreate(_Body):
     low_credit_factor: float = Field(
         default=selectivity.DEFAULTS["low_credit_factor"], allow_inf_nan=False, description="Rates × this for low-credit traders, 0..10"
     )
-    valid_from: date | None = Field(default=None, description="Today when not given")
+    valid_from: IsoDate | None = Field(default=None, description="Today when not given")
     reason: Reason
 
 
@@ -243,7 +245,7 @@ class OutcomeCreate(_Body):
     )
     revenue_recovered: str = Field(
         default="0",
-        pattern=r"^-?\d{1,15}(\.\d{1,2})?$",
+        pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$",
         description="Revenue recovered, CNY, as a decimal string with at most 2 decimals",
         examples=["1200.00"],
     )
@@ -361,7 +363,7 @@ def _knowledge_changed() -> None:
 
 
 @router.get("/watchlist", response_model=list[WatchRead], responses=ERRORS, summary="List watch-listed parties")
-def watchlist(rt: RuntimeDep, who: Staff, on: date | None = None) -> list[WatchRead]:
+def watchlist(rt: RuntimeDep, who: Staff, on: IsoDate | None = None) -> list[WatchRead]:
     """Watch-list entries in force on a day (today by default), by list."""
     with rt.read() as s:
         return [WatchRead.model_validate(e) for e in knowledge.watchlist(s, on=on or utcnow().date())]
@@ -411,7 +413,7 @@ def end_watch(rt: RuntimeDep, who: Staff, id: Annotated[int, Path(ge=1, le=DB_IN
 
 
 @router.get("/restricted", response_model=list[RestrictedRead], responses=ERRORS, summary="List restricted goods")
-def restricted(rt: RuntimeDep, who: Staff, on: date | None = None) -> list[RestrictedRead]:
+def restricted(rt: RuntimeDep, who: Staff, on: IsoDate | None = None) -> list[RestrictedRead]:
     """Goods needing a licence or prohibited, in force on a day (today by default), by HS prefix."""
     with rt.read() as s:
         return [RestrictedRead.model_validate(r) for r in knowledge.restricted(s, on=on or utcnow().date())]
@@ -510,8 +512,8 @@ def model_drift(
     rt: RuntimeDep,
     who: Staff,
     name: ModelNamePath,
-    date_from: Annotated[date, Query(alias="from")],
-    date_to: Annotated[date, Query(alias="to")],
+    date_from: Annotated[IsoDate, Query(alias="from")],
+    date_to: Annotated[IsoDate, Query(alias="to")],
     version: Annotated[int | None, Query(ge=1, le=DB_INT_MAX)] = None,
 ) -> dict[str, Any]:
     """Score drift of the history declared in [from, to) against the model's validation scores (newest version by default).
@@ -566,7 +568,7 @@ def set_setting(rt: RuntimeDep, who: Staff, body: SettingCreate) -> SettingRead:
 def lane_shares(
     rt: RuntimeDep,
     who: Staff,
-    office: Annotated[str | None, Query(pattern=r"^(\d{4}|\*)$")] = None,
+    office: Annotated[str | None, Query(pattern=r"^([0-9]{4}|\*)$")] = None,
     days: Annotated[int, Query(ge=1, le=3660)] = 30,
 ) -> dict[str, Any]:
     """How the lanes fell over the last days (every office, or one), against the setting's target rates."""
