@@ -130,7 +130,7 @@ def instrumented(engines: list[Any]) -> Iterator[Probe]:
     from smartcustoms.risk.knowledge import service as knowledge
     from smartcustoms.risk.model import service as models
     from smartcustoms.risk.parameter import service as parameters
-    from smartcustoms.risk.selectivity import domain
+    from smartcustoms.risk.selectivity import assessment, domain, thresholds
     from smartcustoms.risk.selectivity import service as selectivity
 
     probe = Probe()
@@ -154,19 +154,19 @@ def instrumented(engines: list[Any]) -> Iterator[Probe]:
         return a
 
     # `assess_and_route` looks `assess` up in its module at each call.
-    probe.patch(selectivity, "assess", assess)
+    probe.patch(assessment, "assess", assess)
     for owner, attr, label in (
         (knowledge, "context", "knowledge context"),
-        (selectivity, "_importer_count", "importer's earlier declarations (SQL)"),
+        (assessment, "_importer_count", "importer's earlier declarations (SQL)"),
         (facts, "item_facts", "facts of the items"),
         (identification, "check_items", "HS identification check"),
         (parameters, "active", "rules in force (cached)"),
         (parameters, "evaluate", "rules evaluated"),
         (models, "for_procedure", "champion/challenger lookup (SQL)"),
-        (selectivity, "setting_for", "selectivity setting (cached)"),
+        (assessment, "setting_for", "selectivity setting (cached)"),
         (models, "snapshot", "history snapshot (cached)"),
         (models.LoadedModel, "score_one", "model score + TreeSHAP explanation"),
-        (selectivity, "_recent_quantiles", "thresholds from recent scores (cached 30 s)"),
+        (thresholds, "current", "the office's recent scores, ranked (read every 5 s)"),
         (domain, "draw", "random draw"),
         (domain, "decide", "lane decision"),
     ):
@@ -374,6 +374,7 @@ def rebuild_costs(world: World) -> dict[str, float]:
     from smartcustoms.risk.model import service as models
     from smartcustoms.risk.parameter import service as parameters
     from smartcustoms.risk.selectivity import service as selectivity
+    from smartcustoms.risk.selectivity import thresholds
 
     today = utcnow().date()
     out: dict[str, float] = {}
@@ -391,15 +392,14 @@ def rebuild_costs(world: World) -> dict[str, float]:
             ("history snapshot (every 10 min)", models.invalidate, lambda: models.snapshot(s, until=today)),
             ("model load (when a model is activated)", models.invalidate, lambda: models.for_procedure(s, procedure="general")),
         ]
-        recent = getattr(selectivity, "_recent", None)
-        if recent is not None and hasattr(selectivity, "_recent_quantiles"):
-            steps.append(
-                (
-                    "thresholds from recent scores (every 30 s per office)",
-                    recent.clear,
-                    lambda: selectivity._recent_quantiles(s, office="2248", model=model),
-                )
+        setting = selectivity.setting_for(s, office="2248", on=today, now=utcnow())
+        steps.append(
+            (
+                "the office's recent scores (every 5 s per office)",
+                thresholds.invalidate,
+                lambda: thresholds.current(s, office="2248", model=model, setting=setting, seed=[]),
             )
+        )
         steps.append(("HS identification classifier (first use only)", identification.invalidate, lambda: identification.classifier(s)))
         for label, clear, call in steps:
             clear()

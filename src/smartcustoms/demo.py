@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import random
 import tempfile
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from smartcustoms.risk.parameter import service as rules
 from smartcustoms.risk.parameter.models import Lane, RiskRule
 from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.risk.selectivity import service as selectivity
-from smartcustoms.risk.simulator import Simulator, write_history_csv
+from smartcustoms.risk.simulator import GOOD_BY_HS, HISTORY_COLUMNS, Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - demo data only, refused in production
@@ -151,7 +152,7 @@ def make_declaration(rng: random.Random, *, seq: int, declarant: str, trader: st
         "declarant": {"uscc": declarant, "name": "Declarant"},
         "importer": {"uscc": trader, "name": "Importer"},
         "consignor": {
-            "name": "Saigon Precision Electronics JSC" if seq % 23 == 0 else "Overseas Supplier Ltd.",
+            "name": "Saigon Precision Electronics JSC" if seq % 50 == 0 else "Overseas Supplier Ltd.",
             "country": items[0]["origin"] if items[0]["origin"] != "CN" else "HK",
         },
         "office": office,
@@ -378,8 +379,56 @@ _MAPPING = (
 )
 
 
+HISTORY_OWN = 1500  # the demo enterprises' own checked declarations in the history, beside the simulated trade
+
+
+def own_history_rows(now: datetime, *, n: int = HISTORY_OWN, seed: int = 8) -> list[dict[str, Any]]:
+    """The demo enterprises' earlier trade (the goods the demo lodges), checked and found in order, as history rows.
+
+    Without it the model knows these goods only from the simulator's other trade (printed books
+    at 6 USD from the US, not printed manuals at 0.20 USD from China) and every such declaration
+    looks like undervaluation: the office's history is what the office's model should learn from.
+    """
+    rng = random.Random(seed)
+    start = now - timedelta(days=270)
+    pairs = [(0, 1), (0, 2), (2, 2), (3, 3), (0, 4)]
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        d_idx, t_idx = pairs[i % len(pairs)]
+        day = start + timedelta(minutes=int(i * 240 * 24 * 60 / n))
+        raw = make_declaration(rng, seq=900_000 + i, declarant=ENTERPRISES[d_idx][0], trader=ENTERPRISES[t_idx][0], day=day)
+        for item in raw["items"]:
+            good = GOOD_BY_HS.get(item["hs_code"])
+            rows.append(
+                {
+                    "declaration_id": f"DEMO-H-{i:06d}/{item['line']}",
+                    "declared_on": day.date().isoformat(),
+                    "office": raw["office"],
+                    "declarant_id": raw["declarant"]["uscc"],
+                    "importer_id": raw["importer"]["uscc"],
+                    "consignor_id": raw["consignor"]["name"],
+                    "carrier_id": "MAEU",
+                    "hs_code": item["hs_code"],
+                    "origin_country": item["origin"],
+                    "departure_country": raw["consignor"]["country"],
+                    "transport_mode": raw["transport"]["mode"],
+                    "quantity": item["quantity"],
+                    "net_mass_kg": item["net_mass_kg"],
+                    "value": item["value"],
+                    "duty_rate": f"{good.duty if good else 0.0:.4f}",
+                    "label_fraud": 0,
+                    "label_critical": 0,
+                    "revenue_recovered": "0",
+                    "pattern": "",
+                    "importer_credit": ENTERPRISES[t_idx][2].value,
+                    "description": item["description"],
+                }
+            )
+    return rows
+
+
 def _model_setup(rt: Runtime, now: datetime) -> None:
-    """Simulated labelled history (eight months before the demo month) and a champion model trained on it."""
+    """Labelled history (eight months before the demo month: simulated trade and the demo enterprises' own) and a champion model."""
     with rt.read() as s:
         if s.scalar(select(func.count()).select_from(RiskModel)):
             return
@@ -389,6 +438,8 @@ def _model_setup(rt: Runtime, now: datetime) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv_path, map_path = Path(tmp) / "history.csv", Path(tmp) / "mapping.toml"
         write_history_csv(csv_path, sims)
+        with csv_path.open("a", encoding="utf-8", newline="") as fh:
+            csv.DictWriter(fh, fieldnames=HISTORY_COLUMNS).writerows(own_history_rows(now))
         map_path.write_text(_MAPPING, encoding="utf-8")
         with rt.write() as s:
             history.import_history(s, path=csv_path, mapping_path=map_path, actor=SYSTEM, now=now)

@@ -554,12 +554,14 @@ def test_selectivity_settings_never_show_the_seed(client: TestClient, world: Wor
         "random_rate": 0.02,
         "valid_from": "2026-01-01",
         "reason": "More inspections at Yangshan.",
+        "score_window": 500,
     }
     r = client.post(f"{RISK}/selectivity", json=body, headers=world.headers("supervisor"))
     assert r.status_code == 201, r.text
     made = r.json()
     assert "seed" not in made and re.fullmatch(r"[0-9a-f]{12}", made["seed_ref"])
     assert (made["office"], made["red_rate"], made["aeo_factor"], made["low_credit_factor"]) == ("2248", 0.05, 0.25, 2.0)
+    assert made["score_window"] == 500
     with rt.read() as s:
         seed = s.scalars(select(SelectivitySetting.seed)).one()
     listed = client.get(f"{RISK}/selectivity", headers=world.headers("analyst"))
@@ -574,6 +576,12 @@ def test_selectivity_settings_never_show_the_seed(client: TestClient, world: Wor
     assert shares.status_code == 200, shares.text
     assert shares.json()["assessments"] == 1 and shares.json()["targets"] == made
     assert str(seed) not in shares.text and number
+    # Why the lane: a lane other than green is always asked for by some cause.
+    by_cause = shares.json()["by_cause"]
+    assert set(by_cause) == {"rule", "model", "review_on_error", "random"}
+    lane = client.get(f"/api/v1/declarations/{number}", headers=world.headers("analyst")).json()["assessment"]["lane"]
+    asked = sum(c["counts"].get(lane, 0) for c in by_cause.values())
+    assert (lane == "green") == (asked == 0)
 
 
 def test_invalid_selectivity_rates_answer_422_listing_every_problem(client: TestClient, world: World, rt: Runtime) -> None:
@@ -585,6 +593,7 @@ def test_invalid_selectivity_rates_answer_422_listing_every_problem(client: Test
         "random_rate": -0.1,
         "aeo_factor": 2.0,
         "low_credit_factor": 11,
+        "score_window": 10,
         "reason": "Test.",
     }
     r = client.post(f"{RISK}/selectivity", json=body, headers=world.headers("analyst"))
@@ -595,6 +604,7 @@ def test_invalid_selectivity_rates_answer_422_listing_every_problem(client: Test
         ("RSK-SEL-002", "/yellow_rate"),
         ("RSK-SEL-003", "/low_credit_factor"),
         ("RSK-SEL-004", "/aeo_factor"),
+        ("RSK-SEL-007", "/score_window"),
         ("RSK-SEL-005", "/office"),
     ]
     assert (

@@ -206,7 +206,7 @@ def test_watch_lists_restrictions_and_selectivity_settings_change_through_the_se
         [*watch, "--reason", "Two seizures of counterfeit batteries", "--as", "analyst", "--json"],
         ["risk", "restrict", "add", "--hs", "3004", "--licence", "drug import licence", "--reason", "Medicaments", "--as", "analyst", "--json"],
         ["risk", "selectivity", "set", "--office", "2248", "--red", "0.05", "--yellow", "0.1", "--random", "0.02",
-         "--reason", "More inspections at Shanghai", "--as", "analyst"],
+         "--window", "800", "--reason", "More inspections at Shanghai", "--as", "analyst"],
     )  # fmt: skip
     added, restricted = json.loads(added_out), json.loads(restricted_out)
     assert (added["list"], added["kind"], added["identifier"], added["valid_from"], added["valid_to"], added["added_by"]) == (
@@ -227,7 +227,9 @@ def test_watch_lists_restrictions_and_selectivity_settings_change_through_the_se
     assert (body["in_force"]["office"], body["in_force"]["red_rate"], body["in_force"]["aeo_factor"]) == ("2248", 0.05, 0.25)
     assert body["in_force"]["seed_ref"] in set_plain and body["settings"][0]["seed_ref"] == body["in_force"]["seed_ref"]
     assert str(setting.seed) not in shown + set_plain + set_err and '"seed"' not in shown
-    assert {"counts", "shares", "random_selected", "targets", "assessments"} <= set(body["lane_shares"])
+    assert {"counts", "shares", "random_selected", "targets", "assessments", "by_cause"} <= set(body["lane_shares"])
+    assert body["in_force"]["score_window"] == 800 and "window 800" in set_plain
+    assert set(body["lane_shares"]["by_cause"]) == {"rule", "model", "review_on_error", "random"}
     assert body["lane_shares"]["targets"]["seed_ref"] == body["in_force"]["seed_ref"]
 
     with rt.read() as s:

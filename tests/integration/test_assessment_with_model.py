@@ -19,6 +19,7 @@ from smartcustoms.risk.history import service as history
 from smartcustoms.risk.history.models import HistoryRecord
 from smartcustoms.risk.model import service as models
 from smartcustoms.risk.model.models import RiskModel
+from smartcustoms.risk.selectivity import ranking
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.risk.simulator import Simulator, write_history_csv
@@ -101,10 +102,10 @@ def test_thresholds_follow_the_scores_the_offices_actually_see(rt: Runtime, worl
             actor=OPERATOR,
             now=NOW,
         )
-    warm = world_sim.declarations(selectivity.RECENT_MINIMUM)
+    warm = world_sim.declarations(ranking.SEED_WEIGHT * 4)
     for i, d in enumerate(warm):
         _lodge(rt, world, d.payload(client_reference=f"WARM-{i}"), NOW + timedelta(minutes=i))
-    selectivity.invalidate()  # the recent-score cache holds for 30 s
+    selectivity.invalidate()  # read the recent scores from the database again
     later = world_sim.declarations(80)
     numbers = [_lodge(rt, world, d.payload(client_reference=f"CAP-{i}"), NOW + timedelta(days=1, minutes=i)) for i, d in enumerate(later)]
     with rt.read() as s:

@@ -758,6 +758,9 @@ def selectivity_set(
         Optional[float], typer.Option("--low-factor", help="Rates of low-credit enterprises are multiplied by this (default: as in force)")
     ] = None,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="First day in force (YYYY-MM-DD; default today)")] = None,
+    window: Annotated[
+        Optional[int], typer.Option("--window", help="The office's last N model scores its lanes follow (default: as in force)")
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """A new selectivity setting for an office, with a new secret random seed; only its fingerprint (seed_ref) is shown."""
@@ -786,6 +789,7 @@ def selectivity_set(
                 low_credit_factor=low_factor
                 if low_factor is not None
                 else (current.low_credit_factor if current else selectivity.DEFAULTS["low_credit_factor"]),
+                score_window=window if window is not None else (current.score_window if current else selectivity.SCORE_WINDOW),
                 valid_from=start,
                 reason=why,
                 actor=who.actor(),
@@ -798,7 +802,8 @@ def selectivity_set(
         return
     console.print(
         f"office {out['office']} from {out['valid_from']}: red {_pct(out['red_rate'])}, yellow {_pct(out['yellow_rate'])}, "
-        f"random {_pct(out['random_rate'])}, AEO x{out['aeo_factor']:g}, low credit x{out['low_credit_factor']:g}; seed {out['seed_ref']}"
+        f"random {_pct(out['random_rate'])}, AEO x{out['aeo_factor']:g}, low credit x{out['low_credit_factor']:g}, "
+        f"window {out['score_window']}; seed {out['seed_ref']}"
     )
 
 
@@ -823,7 +828,17 @@ def selectivity_show(
         emit_json(out)
         return
     table = Table(
-        "id", "office", "from", "red", "yellow", "random", "AEO x", "low x", "seed_ref", title="Selectivity settings, newest first"
+        "id",
+        "office",
+        "from",
+        "red",
+        "yellow",
+        "random",
+        "AEO x",
+        "low x",
+        "window",
+        "seed_ref",
+        title="Selectivity settings, newest first",
     )
     for x in settings:
         table.add_row(
@@ -835,6 +850,7 @@ def selectivity_show(
             _pct(x["random_rate"]),
             f"{x['aeo_factor']:g}",
             f"{x['low_credit_factor']:g}",
+            str(x["score_window"]),
             x["seed_ref"],
         )
     console.print(table)
@@ -852,6 +868,27 @@ def selectivity_show(
     random_share = shares["random_selected"] / shares["assessments"] if shares["assessments"] else 0.0
     lanes.add_row("(random)", str(shares["random_selected"]), _pct(random_share), _pct(t.get("random_rate")))
     console.print(lanes)
+    causes = Table(
+        "cause",
+        "red",
+        "red share",
+        "red alone",
+        "yellow",
+        "yellow share",
+        "yellow alone",
+        title="What asked for the lanes (a declaration two causes asked for counts under both; 'alone': only this cause)",
+    )
+    for cause, c in shares["by_cause"].items():
+        causes.add_row(
+            cause.replace("_", " "),
+            str(c["counts"]["red"]),
+            _pct(c["shares"]["red"]),
+            str(c["alone"]["red"]),
+            str(c["counts"]["yellow"]),
+            _pct(c["shares"]["yellow"]),
+            str(c["alone"]["yellow"]),
+        )
+    console.print(causes)
 
 
 # --- outcomes and retraining ----------------------------------------------------------------------------------

@@ -34,14 +34,6 @@ def test_aeo_rates_are_lower_and_low_credit_rates_higher() -> None:
     assert domain.Rates(0.6, 0.6, 0.9).scaled(2.0).random == 1.0
 
 
-def test_threshold_interpolates_the_validation_quantiles() -> None:
-    q = [i / 200 for i in range(201)]  # uniform scores 0..1
-    assert abs((domain.threshold(q, 0.05) or 0) - 0.95) < 1e-9
-    assert abs((domain.threshold(q, 0.10) or 0) - 0.90) < 1e-9
-    assert domain.threshold(q, 0.0) == float("inf")
-    assert domain.threshold([], 0.05) is None
-
-
 def test_no_hit_and_a_low_score_is_green() -> None:
     d = domain.decide(hits=[], errors=[], score=0.01, red_at=0.9, yellow_at=0.7, the_draw=NO_DRAW)
     assert d.lane == "green" and "release on the data" in d.basis

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LANES = ("green", "blue", "yellow", "red")  # in increasing order of intervention
@@ -60,6 +60,7 @@ class Draw:
     red_share: float
     selected: bool
     lane: str | None
+    tie_u: float = 0.0  # uniform in [0, 1): where a score falls among equal recent scores (ranking.Window.position)
 
     def as_json(self, *, setting_id: int | None, seed_ref: str) -> dict[str, Any]:
         """What the assessment stores about the draw."""
@@ -72,23 +73,24 @@ class Draw:
             "red_share": self.red_share,
             "selected": self.selected,
             "lane": self.lane,
+            "tie_u": self.tie_u,
         }
 
 
-def _uniforms(seed: int, number: str, version: int) -> tuple[float, float]:
+def _uniforms(seed: int, number: str, version: int) -> tuple[float, float, float]:
     digest = hmac.new(seed.to_bytes(8, "big", signed=True), f"{number}:{version}".encode(), hashlib.sha256).digest()
     scale = float(2**64)
-    return int.from_bytes(digest[:8], "big") / scale, int.from_bytes(digest[8:16], "big") / scale
+    return tuple(int.from_bytes(digest[i : i + 8], "big") / scale for i in (0, 8, 16))  # type: ignore[return-value]
 
 
 def draw(*, seed: int, number: str, version: int, rates: Rates) -> Draw:
     """Whether this declaration version is picked at random, whatever its risk, and for which lane."""
-    u, lane_u = _uniforms(seed, number, version)
+    u, lane_u, tie_u = _uniforms(seed, number, version)
     inspect = rates.red + rates.yellow
     red_share = rates.red / inspect if inspect > 0 else 1.0
     selected = u < rates.random
     lane = ("red" if lane_u < red_share else "yellow") if selected else None
-    return Draw(u, lane_u, rates.random, red_share, selected, lane)
+    return Draw(u, lane_u, rates.random, red_share, selected, lane, tie_u)
 
 
 def seed_ref(seed: int) -> str:
@@ -96,28 +98,16 @@ def seed_ref(seed: int) -> str:
     return hashlib.sha256(str(seed).encode()).hexdigest()[:12]
 
 
-def threshold(quantiles: Sequence[float], share: float) -> float | None:
-    """The score above which `share` of the model's validation scores lie (None without quantiles).
-
-    `quantiles` are the scores at probabilities 0, 1/(n-1), ..., 1; linear interpolation between them.
-    """
-    n = len(quantiles)
-    if n < 2 or share <= 0:
-        return None if n < 2 else float("inf")
-    p = min(max(1.0 - share, 0.0), 1.0) * (n - 1)
-    lo = int(p)
-    if lo >= n - 1:
-        return float(quantiles[-1])
-    frac = p - lo
-    return float(quantiles[lo] + (quantiles[lo + 1] - quantiles[lo]) * frac)
+CAUSES = ("rule", "model", "review_on_error", "random")  # what can ask for a lane, in the order `decide` weighs them
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The lane and the one sentence that says why."""
+    """The lane, the one sentence that says why, and the lane each cause asked for (`CAUSES`)."""
 
     lane: str
     basis: str
+    asked: dict[str, str] = field(default_factory=dict)
 
 
 def decide(
@@ -128,16 +118,19 @@ def decide(
     red_at: float | None,
     yellow_at: float | None,
     the_draw: Draw,
+    model: tuple[str, str | None] | None = None,
 ) -> Decision:
-    """Combine rule hits, the model score and the random draw into a lane.
+    """Combine rule hits, the model's lane, the rules' score and the random draw into a lane.
 
-    - A rule with a lane sets at least that lane; weights of the other hits add up to rule points.
-    - The score against its thresholds: a model's against the office's (from its target rates),
-      or the rules' own score (`rule_score`) against fixed bands.
+    - A rule with a lane sets at least that lane.
+    - `model` is the model's (lane, reason) when a model serves (`ranking.verdict`); without one,
+      the rules' own score (`rule_score`) against the fixed bands `red_at`/`yellow_at` counts as the rules'.
     - A rule that could not be evaluated never counts as "no risk": at least document review.
     - The random draw picks some declarations whatever their score.
+    `asked` says which lane each cause asked for, so shares can be reported by cause.
     """
     lane, reasons = "green", []
+    asked = dict.fromkeys(CAUSES, "green")
     rule_lane = "green"
     for h in hits:
         if h.get("lane"):
@@ -145,24 +138,33 @@ def decide(
     if rule_lane != "green":
         lane = rule_lane
         reasons.append(f"rule {_codes(hits, rule_lane)} asks for {rule_lane}")
-    if score is not None and red_at is not None and yellow_at is not None:
-        model_lane = "red" if score >= red_at else "yellow" if score >= yellow_at else "green"
+    asked["rule"] = rule_lane
+    if model is not None:
+        model_lane, why = model
+        asked["model"] = model_lane
         if model_lane != "green":
-            reasons.append(
-                f"risk score {score:.3f} is at or above the {model_lane} threshold {red_at if model_lane == 'red' else yellow_at:.3f}"
-            )
+            reasons.append(why or f"the model asks for {model_lane}")
             lane = stronger(lane, model_lane)
+    elif score is not None and red_at is not None and yellow_at is not None:
+        band = "red" if score >= red_at else "yellow" if score >= yellow_at else "green"
+        if band != "green":
+            reasons.append(f"risk score {score:.3f} is at or above the {band} threshold {red_at if band == 'red' else yellow_at:.3f}")
+            lane = stronger(lane, band)
+            asked["rule"] = stronger(rule_lane, band)
     if errors and _RANK[lane] < _RANK["yellow"]:
         lane = "yellow"
         reasons.append(f"{len(errors)} rule(s) could not be evaluated, so an officer looks")
+    if errors:
+        asked["review_on_error"] = "yellow"
     if the_draw.selected and the_draw.lane is not None:
+        asked["random"] = the_draw.lane
         if _RANK[the_draw.lane] > _RANK[lane]:
             lane = the_draw.lane
         reasons.append(f"selected at random for {the_draw.lane} (draw {the_draw.u:.5f} < rate {the_draw.rate:.4f})")
     if not reasons:
-        return Decision("green", "No rule hit and the risk is low: release on the data.")
+        return Decision("green", "No rule hit and the risk is low: release on the data.", asked)
     text = "; ".join(reasons)
-    return Decision(lane, (text[:1].upper() + text[1:] + ".")[:1000])
+    return Decision(lane, (text[:1].upper() + text[1:] + ".")[:1000], asked)
 
 
 def _codes(hits: Sequence[Mapping[str, Any]], lane: str) -> str:

@@ -70,6 +70,7 @@ class SelectivitySetting(Base):
     aeo_factor: Mapped[float] = mapped_column(Float)
     low_credit_factor: Mapped[float] = mapped_column(Float)
     seed: Mapped[int] = mapped_column(BigInteger)
+    score_window: Mapped[int] = mapped_column(Integer, server_default="2000")  # the office's last N model scores lanes follow
     valid_from: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(120))

@@ -217,6 +217,10 @@ class SettingCreate(_Body):
     low_credit_factor: float = Field(
         default=selectivity.DEFAULTS["low_credit_factor"], allow_inf_nan=False, description="Rates × this for low-credit traders, 0..10"
     )
+    score_window: int = Field(
+        default=selectivity.SCORE_WINDOW,
+        description="The office's last N model scores its lanes follow (the model's red and yellow shares are taken among them), 50..100000",
+    )
     valid_from: IsoDate | None = Field(default=None, description="Today when not given")
     reason: Reason
 
@@ -233,6 +237,7 @@ class SettingRead(BaseModel):
     low_credit_factor: float
     seed_ref: str
     valid_from: date
+    score_window: int
 
 
 class OutcomeCreate(_Body):
@@ -555,6 +560,7 @@ def set_setting(rt: RuntimeDep, who: Staff, body: SettingCreate) -> SettingRead:
             random_rate=body.random_rate,
             aeo_factor=body.aeo_factor,
             low_credit_factor=body.low_credit_factor,
+            score_window=body.score_window,
             valid_from=body.valid_from or now.date(),
             reason=body.reason,
             actor=who.actor(),
@@ -571,7 +577,11 @@ def lane_shares(
     office: Annotated[str | None, Query(pattern=r"^([0-9]{4}|\*)$")] = None,
     days: Annotated[int, Query(ge=1, le=3660)] = 30,
 ) -> dict[str, Any]:
-    """How the lanes fell over the last days (every office, or one), against the setting's target rates."""
+    """How the lanes fell over the last days (every office, or one), against the setting's target rates.
+
+    `by_cause`: for each cause (rule, model, review_on_error, random), the assessments that ended in
+    a lane it asked for (`counts`, `shares` of all assessments) and those only it asked for (`alone`).
+    """
     with rt.read() as s:
         return selectivity.lane_shares(s, office=None if office in (None, "*") else office, now=utcnow(), days=days)
 
