@@ -77,7 +77,7 @@ def import_history(
     mapping: Annotated[Path, typer.Option("--mapping", exists=True, dir_okay=False, help="TOML mapping of the CSV's columns")],
     json_output: JsonOpt = False,
 ) -> None:
-    """Import labelled history from CSV; reports rows read, rejected (with line and reason), stored and skipped."""
+    """Import labelled history from CSV; reports rows read, rejected (summed up by reason, with the first lines), stored and skipped."""
     from smartcustoms.risk.history import service as history
 
     rt = make_runtime()
@@ -99,10 +99,12 @@ def import_history(
         f"source [bold]{report.source}[/bold]: read {report.read}, rejected {len(report.rejected)}, stored {report.stored}, "
         f"skipped {report.skipped} (already imported)"
     )
-    for line, reason in report.rejected[:50]:
-        console.print(f"  line {line}: {reason}")
-    if len(report.rejected) > 50:
-        console.print(f"  ... and {len(report.rejected) - 50} more (use --json for all)")
+    for r in report.summary():
+        lines = ", ".join(str(n) for n in r["lines"]) + (", ..." if r["rows"] > len(r["lines"]) else "")
+        console.print(f"  {r['rows']} rows: {r['reason']} (lines {lines})")
+    if report.rejected:
+        first_line, first_reason = report.rejected[0]
+        console.print(f"  first rejected: line {first_line}: {first_reason} (--json lists every row)")
 
 
 @app.command("train")
@@ -183,7 +185,10 @@ def evaluate(
         emit_json(result)
         return
     console.print(_quality_table(result))
-    console.print(f"rules baseline: {result['baselines']['rules']['source']}")
+    rules = result["baselines"]["rules"]
+    console.print(f"rules baseline: {rules['source']}; {rules['rows_with_errors']} rows where a rule could not be evaluated")
+    for sk in rules.get("skipped", []):
+        console.print(f"  skipped {sk['code']}: {sk['reason']}")
     if result.get("patterns"):
         table = Table(title=f"Caught at a {result['patterns_at']} % inspection rate, per pattern")
         for col in ("pattern", "rows", "model", "rules", "random"):

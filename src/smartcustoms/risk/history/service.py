@@ -1,8 +1,9 @@
 """Labelled history: import it from CSV with a mapping file, add outcomes, read it back as a facts frame.
 
-The mapping file (TOML) says which CSV column holds each canonical field, and which extra columns
+The mapping file (TOML) says which CSV column holds each canonical field (or a table: `{column =
+"Tax Rate", scale = 0.01}`, `{value = 1}`, `{column = "QTY", default = 1}`), and which extra columns
 to keep; see docs/risk.md. Every row is checked; a bad row is rejected with its line number and
-the reason, never coerced. Importing the same rows again stores nothing new: rows are unique by
+the reason, never coerced; the report also sums rejections up by reason. Importing the same rows again stores nothing new: rows are unique by
 (source, declaration_id), and rows already present are counted as skipped, never updated.
 """
 
@@ -51,7 +52,10 @@ CANONICAL = (
     "label_critical",
     "revenue_recovered",
 )
-REQUIRED = frozenset({"declaration_id", "declared_on", "importer_id", "hs_code", "origin_country", "quantity", "value", "label_fraud"})
+REQUIRED = frozenset({"declaration_id", "declared_on", "importer_id", "hs_code", "origin_country", "value", "label_fraud"})
+NUMERIC = frozenset({"quantity", "net_mass_kg", "value", "duty_rate", "revenue_recovered"})
+MAX_DUTY_RATE = 10.0  # 1,000 %: some agricultural tariffs are above 500 %
+SHOWN_LINES = 5  # line numbers kept per rejection reason in the summary
 TEXT_LIMITS = {
     "declaration_id": 80,
     "office": 8,
@@ -111,17 +115,38 @@ class HistoryMapping:
     delimiter: str
     encoding: str
     date_format: str | None
+    scales: dict[str, float] = field(default_factory=dict)  # numeric field -> factor applied to the CSV value
+    constants: dict[str, str] = field(default_factory=dict)  # field -> value for every row (no CSV column)
+    defaults: dict[str, str] = field(default_factory=dict)  # field -> value where its CSV cell is empty
 
 
 @dataclass
 class ImportReport:
-    """What an import did: rows read, rejected (line, reason), stored, and skipped as already present."""
+    """What an import did: rows read, rejected (line, reason), stored, and skipped as already present.
+
+    `reasons` sums the rejections up: per kind of reason (the reason without the row's value), how
+    many rows and the first few line numbers.
+    """
 
     source: str
     read: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     stored: int = 0
     skipped: int = 0
+    reasons: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
+
+    def reject(self, line: int, reason: str, kind: str | None = None) -> None:
+        """Count a rejected row under its kind of reason."""
+        self.rejected.append((line, reason))
+        n, lines = self.reasons.get(kind or reason, (0, []))
+        if len(lines) < SHOWN_LINES:
+            lines.append(line)
+        self.reasons[kind or reason] = (n + 1, lines)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Rejections by reason, most frequent first: {"reason", "rows", "lines"} (the first few lines)."""
+        items = sorted(self.reasons.items(), key=lambda kv: (-kv[1][0], kv[1][1][0]))
+        return [{"reason": k, "rows": n, "lines": list(lines)} for k, (n, lines) in items]
 
     def as_dict(self, *, limit: int | None = None) -> dict[str, Any]:
         """For JSON output."""
@@ -132,6 +157,7 @@ class ImportReport:
             "rejected": len(self.rejected),
             "stored": self.stored,
             "skipped": self.skipped,
+            "reasons": self.summary(),
             "rejections": [{"line": n, "reason": r} for n, r in shown],
         }
 
@@ -158,6 +184,10 @@ def load_mapping(path: Path) -> HistoryMapping:
     if not isinstance(columns, dict):
         columns = {}
         problems.append(_mapping_problem("RSK-HIS-002", "/columns", '[columns] is a table of canonical field = "CSV column".'))
+    plain: dict[str, str] = {}
+    scales: dict[str, float] = {}
+    constants: dict[str, str] = {}
+    defaults: dict[str, str] = {}
     for name, col in columns.items():
         if name not in CANONICAL:
             problems.append(
@@ -165,8 +195,12 @@ def load_mapping(path: Path) -> HistoryMapping:
                     "RSK-HIS-003", f"/columns/{name}", f"Unknown canonical field {name!r}; the fields are {', '.join(CANONICAL)}."
                 )
             )
+        elif isinstance(col, dict):
+            problems += _column_table(name, col, plain, scales, constants, defaults)
         elif not isinstance(col, str) or not col:
             problems.append(_mapping_problem("RSK-HIS-004", f"/columns/{name}", "The CSV column is a non-empty text."))
+        else:
+            plain[name] = col
     for name in sorted(REQUIRED - set(columns)):
         problems.append(_mapping_problem("RSK-HIS-005", f"/columns/{name}", f"The required field {name} is not mapped."))
     extras: dict[str, dict[str, str]] = {}
@@ -216,34 +250,80 @@ def load_mapping(path: Path) -> HistoryMapping:
     if problems:
         raise ValidationFailed("The mapping file has problems.", problems)
     return HistoryMapping(
-        {k: str(v) for k, v in columns.items()},
+        plain,
         extras["extra_categorical"],
         extras["extra_numeric"],
         source,
         delimiter,
         str(options.get("encoding", "utf-8-sig")),
         options.get("date_format"),
+        scales,
+        constants,
+        defaults,
     )
+
+
+def _column_table(
+    name: str, table: dict[str, Any], plain: dict[str, str], scales: dict[str, float], constants: dict[str, str], defaults: dict[str, str]
+) -> list[Problem]:
+    """Check one `field = {column = ..., scale = ..., default = ...}` or `field = {value = ...}` entry."""
+    ptr = f"/columns/{name}"
+    problems = [
+        _mapping_problem("RSK-HIS-011", f"{ptr}/{k}", f"Unknown key {k!r}; a column table has column, scale, default or value.")
+        for k in table
+        if k not in ("column", "scale", "default", "value")
+    ]
+    col, scale = table.get("column"), table.get("scale")
+    if "value" in table:
+        if col is not None or "default" in table or scale is not None:
+            problems.append(_mapping_problem("RSK-HIS-011", ptr, "A fixed value stands alone: no column, scale or default with it."))
+        elif isinstance(table["value"], bool) or not isinstance(table["value"], str | int | float) or str(table["value"]) == "":
+            problems.append(_mapping_problem("RSK-HIS-011", f"{ptr}/value", "The value is a non-empty text or a number."))
+        else:
+            constants[name] = str(table["value"])
+        return problems
+    if not isinstance(col, str) or not col:
+        problems.append(_mapping_problem("RSK-HIS-004", f"{ptr}/column", "The CSV column is a non-empty text."))
+    else:
+        plain[name] = col
+    if scale is not None:
+        if name not in NUMERIC:
+            problems.append(_mapping_problem("RSK-HIS-011", f"{ptr}/scale", f"Only numeric fields scale ({', '.join(sorted(NUMERIC))})."))
+        elif isinstance(scale, bool) or not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+            problems.append(_mapping_problem("RSK-HIS-011", f"{ptr}/scale", "The scale is a number more than 0."))
+        else:
+            scales[name] = float(scale)
+    if "default" in table:
+        d = table["default"]
+        if isinstance(d, bool) or not isinstance(d, str | int | float) or str(d) == "":
+            problems.append(_mapping_problem("RSK-HIS-011", f"{ptr}/default", "The default is a non-empty text or a number."))
+        else:
+            defaults[name] = str(d)
+    return problems
 
 
 # --- checking one row ---------------------------------------------------------------------------
 
 
 class _Bad(Exception):
-    pass
+    """A rejected row: the reason, and its kind (the reason without the row's value) for the summary."""
+
+    def __init__(self, reason: str, kind: str | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind or reason
 
 
 def _number(raw: str, name: str, *, minimum: float = 0.0, positive: bool = False) -> float:
     try:
         x = float(raw)
     except ValueError:
-        raise _Bad(f"{name} {raw!r} is not a number") from None
+        raise _Bad(f"{name} {raw!r} is not a number", f"{name} is not a number") from None
     if not math.isfinite(x):
-        raise _Bad(f"{name} {raw!r} is not a finite number")
+        raise _Bad(f"{name} {raw!r} is not a finite number", f"{name} is not a finite number")
     if positive and x <= 0:
-        raise _Bad(f"{name} {raw!r} must be more than 0")
+        raise _Bad(f"{name} {raw!r} must be more than 0", f"{name} must be more than 0")
     if x < minimum:
-        raise _Bad(f"{name} {raw!r} must be at least {minimum:g}")
+        raise _Bad(f"{name} {raw!r} must be at least {minimum:g}", f"{name} must be at least {minimum:g}")
     return x
 
 
@@ -251,9 +331,16 @@ def _check_row(raw: Mapping[str, str], m: HistoryMapping, source: str, now: date
     def get(name: str) -> str | None:
         col = m.columns.get(name)
         if col is None:
-            return None
+            return m.constants.get(name)
         v = (raw.get(col) or "").strip()
-        return v or None
+        return v or m.defaults.get(name)
+
+    def number(name: str, **kw: Any) -> float | None:
+        v = get(name)
+        if v is None:
+            return None
+        x = _number(v, name, **kw)
+        return x * m.scales[name] if name in m.scales else x
 
     row: dict[str, Any] = {"source": source, "imported_at": now}
     for name in REQUIRED:
@@ -269,35 +356,38 @@ def _check_row(raw: Mapping[str, str], m: HistoryMapping, source: str, now: date
     try:
         row["declared_on"] = datetime.strptime(d, m.date_format).date() if m.date_format else date.fromisoformat(d)
     except ValueError:
-        raise _Bad(f"declared_on {d!r} is not a date{' written ' + m.date_format if m.date_format else ' written YYYY-MM-DD'}") from None
+        written = f" written {m.date_format}" if m.date_format else " written YYYY-MM-DD"
+        raise _Bad(f"declared_on {d!r} is not a date{written}", f"declared_on is not a date{written}") from None
     hs = get("hs_code") or ""
     if not hs.isdigit() or len(hs) not in (6, 8, 10):
-        raise _Bad(f"hs_code {hs!r} is not 6, 8 or 10 digits")
+        raise _Bad(f"hs_code {hs!r} is not 6, 8 or 10 digits", "hs_code is not 6, 8 or 10 digits")
     row["hs_code"] = hs
     for name in ("origin_country", "departure_country"):
         v = get(name)
         if v is not None and not _COUNTRY.match(v):
-            raise _Bad(f"{name} {v!r} is not a two-letter ISO country code in capitals")
+            raise _Bad(f"{name} {v!r} is not a two-letter ISO country code in capitals", f"{name} is not a two-letter ISO code in capitals")
         row[name] = v
-    row["quantity"] = _number(get("quantity") or "", "quantity", positive=True)
-    row["value"] = _number(get("value") or "", "value")
-    for name in ("net_mass_kg", "revenue_recovered"):
-        v = get(name)
-        row[name] = None if v is None else _number(v, name)
-    v = get("duty_rate")
-    row["duty_rate"] = None if v is None else _number(v, "duty_rate")
-    if row["duty_rate"] is not None and row["duty_rate"] > 5:
-        raise _Bad(f"duty_rate {v!r} is more than 5: write rates as fractions (0.15 for 15 %)")
+    row["quantity"] = number("quantity", positive=True)
+    row["value"] = number("value")
+    for name in ("net_mass_kg", "revenue_recovered", "duty_rate"):
+        row[name] = number(name)
+    if row["duty_rate"] is not None and row["duty_rate"] > MAX_DUTY_RATE:
+        scaled = f" (scaled by {m.scales['duty_rate']:g})" if "duty_rate" in m.scales else ""
+        raise _Bad(
+            f"duty_rate {get('duty_rate')!r}{scaled} is more than {MAX_DUTY_RATE:g}: rates are fractions (0.15 for 15 %); "
+            "for percentages map {column = ..., scale = 0.01}",
+            f"duty_rate is more than {MAX_DUTY_RATE:g}",
+        )
     lf = get("label_fraud")
     if lf not in ("0", "1"):
-        raise _Bad(f"label_fraud {lf!r} is not 0 or 1")
+        raise _Bad(f"label_fraud {lf!r} is not 0 or 1", "label_fraud is not 0 or 1")
     row["label_fraud"] = int(lf)
     lc = get("label_critical")
     if lc is not None and lc not in ("0", "1", "2"):
-        raise _Bad(f"label_critical {lc!r} is not 0, 1 or 2")
+        raise _Bad(f"label_critical {lc!r} is not 0, 1 or 2", "label_critical is not 0, 1 or 2")
     row["label_critical"] = None if lc is None else int(lc)
     if row["label_critical"] and not row["label_fraud"]:
-        raise _Bad(f"label_critical {lc} needs label_fraud 1")
+        raise _Bad(f"label_critical {lc} needs label_fraud 1", "label_critical above 0 needs label_fraud 1")
     extras: dict[str, Any] = {}
     for name, col in m.extra_categorical.items():
         ev = (raw.get(col) or "").strip()
@@ -357,16 +447,16 @@ def import_history(
                 report.read += 1
                 digest.update(repr(sorted(raw.items(), key=lambda kv: str(kv[0]))).encode())
                 if None in raw:
-                    report.rejected.append((line, "the row has more fields than the header"))
+                    report.reject(line, "the row has more fields than the header")
                     continue
                 try:
                     row = _check_row(raw, m, source, now)
                 except _Bad as exc:
-                    report.rejected.append((line, str(exc)))
+                    report.reject(line, str(exc), exc.kind)
                     continue
                 did = row["declaration_id"]
                 if did in seen:
-                    report.rejected.append((line, f"declaration_id {did!r} repeats line {seen[did]}"))
+                    report.reject(line, f"declaration_id {did!r} repeats line {seen[did]}", "declaration_id repeats an earlier line")
                     continue
                 seen[did] = line
                 if did in existing:
@@ -435,7 +525,8 @@ def record_outcome_row(
     row.consignor_id, row.carrier_id = text("consignor", 200), text("carrier", 40)
     row.hs_code, row.origin_country = text("hs_code", 10) or "", text("origin", 2) or ""
     row.departure_country, row.transport_mode = text("departure_country", 2), text("transport_mode", 12)
-    row.quantity, row.value = float(facts.get("quantity") or 0), float(facts.get("value") or 0)
+    row.quantity = None if facts.get("quantity") is None else float(facts["quantity"])
+    row.value = float(facts.get("value") or 0)
     row.net_mass_kg = None if facts.get("net_mass_kg") is None else float(facts["net_mass_kg"])
     row.duty_rate = None if facts.get("duty_rate") is None else float(facts["duty_rate"])
     row.label_fraud, row.label_critical, row.revenue_recovered = int(bool(label_fraud)), int(label_critical), float(revenue_recovered)
