@@ -116,6 +116,9 @@ def train(
     ] = None,
     procedure: Annotated[str, typer.Option(help="Procedure the model is for, or * for all")] = "*",
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Extra column never to use as a feature (repeatable)")] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose hyper-parameters by search on the last 15 % of the training window (a few minutes)")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Train a LightGBM fraud model on the history before --train-until and register it."""
@@ -128,7 +131,15 @@ def train(
         start = _date(train_from, "/train_from") if train_from else None
         with rt.write() as s:
             row = models.train(
-                s, name=name, train_until=until, train_from=start, procedure=procedure, exclude=exclude or (), actor=OPERATOR, now=utcnow()
+                s,
+                name=name,
+                train_until=until,
+                train_from=start,
+                procedure=procedure,
+                exclude=exclude or (),
+                tune=tune,
+                actor=OPERATOR,
+                now=utcnow(),
             )
             out = {**models.describe(row), "metrics": row.metrics}
     rt.stop()
@@ -141,6 +152,10 @@ def train(
         f"from {out['train_from']} to {out['train_until']}; {out['metrics']['rounds']} trees, "
         f"validation AUC {v['auc'] if v['auc'] is not None else '—'}"
     )
+    params = ", ".join(f"{k} {v}" for k, v in out["params"].items())
+    tuning = out["metrics"].get("tuning")
+    how = f"chosen among {len(tuning['trials'])} trials in {tuning['seconds']:.0f} s" if tuning else "defaults"
+    console.print(f"parameters ({how}): {params}")
 
 
 def _quality_table(r: dict[str, Any]) -> Table:
@@ -210,7 +225,7 @@ def models_list(json_output: JsonOpt = False) -> None:
     if json_output:
         emit_json(rows)
         return
-    table = Table("name", "version", "role", "procedure", "trained on", "rows", "frauds", "validation AUC", "created")
+    table = Table("name", "version", "role", "procedure", "trained on", "rows", "frauds", "validation AUC", "parameters", "created")
     for r in rows:
         table.add_row(
             r["name"],
@@ -221,6 +236,7 @@ def models_list(json_output: JsonOpt = False) -> None:
             str(r["rows"]),
             str(r["positives"]),
             f"{r['validation_auc']:.3f}" if r["validation_auc"] is not None else "—",
+            ("tuned: " if r["tuned"] else "") + " ".join(f"{k}={v}" for k, v in r["params"].items() if v is not None),
             r["created_at"][:16],
         )
     console.print(table)

@@ -17,7 +17,7 @@ from smartcustoms.risk.history import service as history
 from smartcustoms.risk.model.evaluation import _baseline_rules, evaluate_frame
 from smartcustoms.risk.model.models import ModelRole, RiskModel
 from smartcustoms.risk.model.serving import LoadedModel, _forget_serving, get, load
-from smartcustoms.risk.model.training import train
+from smartcustoms.risk.model.training import TUNE_GRID, train
 
 
 def listing(session: Session, *, name: str | None = None) -> Sequence[RiskModel]:
@@ -42,6 +42,9 @@ def describe(row: RiskModel) -> dict[str, Any]:
         "positives": row.positives,
         "validation_auc": (row.metrics.get("validation") or {}).get("auc"),
         "features": len(row.features.get("names", [])),
+        "tuned": bool(row.metrics.get("tuned")),
+        # The hyper-parameters it was trained with (chosen by `train --tune`, else the defaults).
+        "params": {k: (row.metrics.get("params") or {}).get(k) for k in TUNE_GRID},
         "created_by": row.created_by,
         "created_at": row.created_at.isoformat(),
     }

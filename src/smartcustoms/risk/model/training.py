@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,20 @@ PARAMS: dict[str, Any] = {
 }
 MAX_ROUNDS = 150  # with 15 leaves: bounded scoring cost (batch and TreeSHAP contributions)
 EARLY_STOPPING = 50
+# `--tune`: a seeded random sample of this grid, each tried on the time-ordered validation window
+# (the last 15 % of the training window), the best average precision kept. Bounded: at most
+# TUNE_TRIALS trials and TUNE_SECONDS; at most TUNE_MAX_ROUNDS trees (scoring cost stays bounded).
+TUNE_GRID: dict[str, tuple[Any, ...]] = {
+    "num_leaves": (15, 31, 63),
+    "learning_rate": (0.05, 0.1),
+    "min_data_in_leaf": (10, 20, 50, 100),
+    "feature_fraction": (0.5, 0.7, 0.9),
+    "lambda_l2": (0.0, 1.0, 10.0),
+    "native_categorical": (True, False),  # LightGBM's own categorical splits, or the codes as numbers
+}
+TUNE_TRIALS = 12
+TUNE_SECONDS = 240.0
+TUNE_MAX_ROUNDS = 300
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,59}$")
 
 
@@ -70,13 +85,55 @@ class Fitted:
     histogram: dict[str, Any]
 
 
-def fit(frame: pd.DataFrame, *, train_until: date, train_from: date | None = None, exclude: Sequence[str] = ()) -> Fitted:
+def _trials(n: int) -> list[dict[str, Any]]:
+    """The default parameters first, then a seeded sample of the grid (no repeats)."""
+    rng = np.random.default_rng(SEED)
+    keys = list(TUNE_GRID)
+    default = {k: PARAMS.get(k, True) for k in keys}
+    out, seen = [default], {tuple(default.values())}
+    for _ in range(50 * n):
+        if len(out) >= n:
+            break
+        t = {k: TUNE_GRID[k][int(rng.integers(len(TUNE_GRID[k])))] for k in keys}
+        if tuple(t.values()) not in seen:
+            seen.add(tuple(t.values()))
+            out.append(t)
+    return out
+
+
+def _boost(
+    params: dict[str, Any], xv: np.ndarray, y: np.ndarray, fitting: np.ndarray, valid: np.ndarray, names: list[str], cat: list[int]
+) -> tuple[str, int, float | None]:
+    """One booster: trained on `fitting`, stopped early on `valid`; its text, trees and validation average precision."""
+    import lightgbm as lgb
+
+    p = {**PARAMS, **{k: v for k, v in params.items() if k not in ("native_categorical", "max_rounds")}}
+    rounds_cap = int(params.get("max_rounds", MAX_ROUNDS))
+    cats = cat if params.get("native_categorical", True) else []
+    dfit = lgb.Dataset(xv[fitting], y[fitting], feature_name=names, categorical_feature=cats, free_raw_data=True)
+    if not valid.any():
+        booster = lgb.train(p, dfit, num_boost_round=rounds_cap)
+        return booster.model_to_string(num_iteration=rounds_cap), rounds_cap, None
+    dvalid = lgb.Dataset(xv[valid], y[valid], reference=dfit)
+    booster = lgb.train(
+        p, dfit, num_boost_round=rounds_cap, valid_sets=[dvalid], callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)]
+    )
+    rounds = booster.best_iteration or rounds_cap
+    best = booster.best_score.get("valid_0", {}).get("average_precision")
+    return booster.model_to_string(num_iteration=rounds), rounds, None if best is None else float(best)
+
+
+def fit(
+    frame: pd.DataFrame, *, train_until: date, train_from: date | None = None, exclude: Sequence[str] = (), tune: bool = False
+) -> Fitted:
     """Train on the rows of a facts frame declared in [train_from, train_until) (pure: no database).
 
     Features of each row come from the frame's rows before it (also those before train_from).
     Without train_from, training starts with the second month of the frame (the first has no
     reference prices yet). The last 15 % of the window (by date) is held out for early stopping,
-    the validation metrics, and the score histogram drift is measured against.
+    the validation metrics, and the score histogram drift is measured against. With `tune`, the
+    hyper-parameters are chosen on that window among `TUNE_TRIALS` combinations of `TUNE_GRID`
+    (the defaults among them); the trials and the choice are kept in the metrics (`tuning`).
     """
     frame = frame.loc[frame["declared_on"] < pd.Timestamp(train_until)]
     if len(frame) == 0:
@@ -108,18 +165,23 @@ def fit(frame: pd.DataFrame, *, train_until: date, train_from: date | None = Non
 
     cat = [meta.names.index(c) for c in meta.categorical_names]
     xv = x.to_numpy()
-    dfit = lgb.Dataset(xv[fitting], y[fitting], feature_name=list(meta.names), categorical_feature=cat, free_raw_data=True)
+    names = list(meta.names)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if valid.any():
-        dvalid = lgb.Dataset(xv[valid], y[valid], reference=dfit)
-        booster = lgb.train(
-            PARAMS, dfit, num_boost_round=MAX_ROUNDS, valid_sets=[dvalid], callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)]
-        )
-        rounds = booster.best_iteration or MAX_ROUNDS
+    chosen: dict[str, Any] = {"native_categorical": True}
+    tuning: dict[str, Any] | None = None
+    if not (tune and valid.any()):
+        text, rounds, _ap = _boost(chosen, xv, y, fitting, valid, names, cat)
     else:
-        rounds = 150
-        booster = lgb.train(PARAMS, dfit, num_boost_round=rounds)
-    text = booster.model_to_string(num_iteration=rounds)
+        started, trials = time.monotonic(), []
+        best_ap = -1.0
+        for params in _trials(TUNE_TRIALS):
+            if time.monotonic() - started > TUNE_SECONDS:
+                break
+            t_text, t_rounds, ap = _boost({**params, "max_rounds": TUNE_MAX_ROUNDS}, xv, y, fitting, valid, names, cat)
+            trials.append({**params, "rounds": t_rounds, "average_precision": ap})
+            if ap is not None and ap > best_ap:
+                best_ap, chosen, text, rounds = ap, params, t_text, t_rounds
+        tuning = {"trials": trials, "chosen": chosen, "seconds": time.monotonic() - started, "criterion": "average_precision"}
     final = lgb.Booster(model_str=text)
     holdout = valid if valid.any() else window
     scores = np.asarray(final.predict(xv[holdout], num_threads=1), dtype=float)
@@ -135,8 +197,11 @@ def fit(frame: pd.DataFrame, *, train_until: date, train_from: date | None = Non
         },
         "rounds": int(rounds),
         "importance": [{"feature": f, "gain": g} for f, g in importance[:15]],
-        "params": {k: v for k, v in PARAMS.items() if k not in ("verbose",)},
+        "params": {**{k: v for k, v in PARAMS.items() if k not in ("verbose",)}, **chosen},
+        "tuned": tuning is not None,
     }
+    if tuning is not None:
+        metrics["tuning"] = tuning
     return Fitted(text, meta, start, int(window.sum()), int(y[window].sum()), _clean_dict(metrics), _clean_dict(_histogram(scores)))
 
 
@@ -148,6 +213,7 @@ def train(
     train_from: date | None = None,
     procedure: str = "*",
     exclude: Sequence[str] = (),
+    tune: bool = False,
     actor: Actor,
     now: datetime,
 ) -> RiskModel:
@@ -160,7 +226,11 @@ def train(
     if problems:
         raise ValidationFailed("The model cannot be trained.", problems)
     fitted = fit(
-        history.frame(session, date_to=train_until, knowledge=False), train_until=train_until, train_from=train_from, exclude=exclude
+        history.frame(session, date_to=train_until, knowledge=False),
+        train_until=train_until,
+        train_from=train_from,
+        exclude=exclude,
+        tune=tune,
     )
     version = (session.scalar(select(func.max(RiskModel.version)).where(RiskModel.name == name)) or 0) + 1
     row = RiskModel(
@@ -197,6 +267,8 @@ def train(
             "rounds": fitted.metrics["rounds"],
             "validation_auc": fitted.metrics["validation"]["auc"],
             "features": len(fitted.meta.names),
+            "tuned": fitted.metrics["tuned"],
+            "params": {k: fitted.metrics["params"][k] for k in TUNE_GRID},
         },
     )
     return row
