@@ -38,7 +38,13 @@ KS = (1, 5, 10)
 def _cli(url: str, *args: str) -> dict[str, Any]:
     env = {**os.environ, "SMARTCUSTOMS_DATABASE_URL": url, "OMP_NUM_THREADS": "1", "SMARTCUSTOMS_ENV": "development"}
     t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", "from smartcustoms.cli.main import app; app()", *args, "--json"], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", "from smartcustoms.cli.main import app; app()", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"smartcustoms {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     out: dict[str, Any] = json.loads(done.stdout) if done.stdout.strip().startswith(("{", "[")) else {}
@@ -63,15 +69,22 @@ def _te(train_key: pd.Series, y: np.ndarray, test_key: pd.Series, folds: np.ndar
     return oof, test_key.map((g["sum"] + a * prior) / (g["count"] + a)).fillna(prior).to_numpy()
 
 
-def baseline(df: pd.DataFrame, label: str, date_col: str, train_until: str, date_from: str, date_to: str, crosses: list[tuple[str, str]]) -> dict[str, Any]:
+def baseline(
+    df: pd.DataFrame, label: str, date_col: str, train_until: str, date_from: str, date_to: str, crosses: list[tuple[str, str]]
+) -> dict[str, Any]:
     """Plain LightGBM with careful encoding on the raw CSV columns (see the module docstring)."""
     import lightgbm as lgb
     from sklearn.metrics import roc_auc_score
 
     d = pd.to_datetime(df[date_col])
-    train, test = df[d <= pd.Timestamp(train_until)].reset_index(drop=True), df[(d >= pd.Timestamp(date_from)) & (d <= pd.Timestamp(date_to))].reset_index(drop=True)
+    train, test = (
+        df[d <= pd.Timestamp(train_until)].reset_index(drop=True),
+        df[(d >= pd.Timestamp(date_from)) & (d <= pd.Timestamp(date_to))].reset_index(drop=True),
+    )
     y, yt = train[label].astype(int).to_numpy(), test[label].astype(int).to_numpy()
-    cats = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in (date_col, label) and df[c].nunique() < len(df) * 0.5]
+    cats = [
+        c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in (date_col, label) and df[c].nunique() < len(df) * 0.5
+    ]
     nums = [c for c in df.columns if c not in cats and c not in (label, date_col) and pd.api.types.is_numeric_dtype(df[c])]
     folds = np.random.default_rng(0).integers(0, 5, len(train))
     prior = float(y.mean())
@@ -91,14 +104,32 @@ def baseline(df: pd.DataFrame, label: str, date_col: str, train_until: str, date
     catcols = [c for c in xtr.columns if c.startswith("cat_")]
     cut = pd.to_datetime(train[date_col]).quantile(0.85)
     fit = (pd.to_datetime(train[date_col]) < cut).to_numpy()
-    params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20, "feature_fraction": 0.7,
-              "bagging_fraction": 0.8, "bagging_freq": 1, "metric": "average_precision", "num_threads": 1, "seed": 1, "verbose": -1}
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 0.7,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "metric": "average_precision",
+        "num_threads": 1,
+        "seed": 1,
+        "verbose": -1,
+    }
     dfit = lgb.Dataset(xtr[fit], y[fit], categorical_feature=catcols)
-    booster = lgb.train(params, dfit, 1000, valid_sets=[lgb.Dataset(xtr[~fit], y[~fit], reference=dfit)],
-                        callbacks=[lgb.early_stopping(50, verbose=False)])
-    s = booster.predict(xte, num_iteration=booster.best_iteration)
-    return {"rows": len(test), "positives": int(yt.sum()), "precision_at": {str(k): _precision(yt, s, k) for k in KS},
-            "auc": float(roc_auc_score(yt, s)), "trees": booster.best_iteration, "features": xtr.shape[1]}
+    booster = lgb.train(
+        params, dfit, 1000, valid_sets=[lgb.Dataset(xtr[~fit], y[~fit], reference=dfit)], callbacks=[lgb.early_stopping(50, verbose=False)]
+    )
+    s = np.asarray(booster.predict(xte, num_iteration=booster.best_iteration), dtype=float)
+    return {
+        "rows": len(test),
+        "positives": int(yt.sum()),
+        "precision_at": {str(k): _precision(yt, s, k) for k in KS},
+        "auc": float(roc_auc_score(yt, s)),
+        "trees": booster.best_iteration,
+        "features": xtr.shape[1],
+    }
 
 
 def main() -> None:
@@ -130,10 +161,18 @@ def main() -> None:
         for name, extra in (("default", []), *([] if a.no_tune else [("tuned", ["--tune"])])):
             t = _cli(url, "risk", "train", "--name", name, "--train-until", until_excl, *extra)
             e = _cli(url, "risk", "evaluate", "--model", name, "--from", a.date_from, "--to", to_excl)
-            info[name] = {"train_seconds": t["_seconds"], "params": t.get("params"), "rows": e["rows"], "positives": e["positives"],
-                          "precision_at": {k: e["precision_at"][k] for k in ("1", "5", "10")}, "auc": e["auc"],
-                          "rules": {"precision_at": {k: e["baselines"]["rules"]["precision_at"][k] for k in ("1", "5", "10")},
-                                    "skipped": e["baselines"]["rules"].get("skipped")}}
+            info[name] = {
+                "train_seconds": t["_seconds"],
+                "params": t.get("params"),
+                "rows": e["rows"],
+                "positives": e["positives"],
+                "precision_at": {k: e["precision_at"][k] for k in ("1", "5", "10")},
+                "auc": e["auc"],
+                "rules": {
+                    "precision_at": {k: e["baselines"]["rules"]["precision_at"][k] for k in ("1", "5", "10")},
+                    "skipped": e["baselines"]["rules"].get("skipped"),
+                },
+            }
         raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
         import tomllib
 
@@ -143,8 +182,12 @@ def main() -> None:
             if c in raw.columns:
                 raw[c] = pd.to_numeric(raw[c], errors="coerce")
         raw = raw.drop(columns=[c for c in (col.get("declaration_id"), col.get("label_critical"), col.get("revenue_recovered")) if c])
-        crosses = [(col["importer_id"], col["hs_code"]), (col["hs_code"], col["origin_country"]), (col["office"], col["importer_id"]),
-                   (col["declarant_id"], col["importer_id"])]
+        crosses = [
+            (col["importer_id"], col["hs_code"]),
+            (col["hs_code"], col["origin_country"]),
+            (col["office"], col["importer_id"]),
+            (col["declarant_id"], col["importer_id"]),
+        ]
         t0 = time.monotonic()
         info["baseline"] = baseline(raw, col["label_fraud"], col["declared_on"], a.train_until, a.date_from, a.date_to, crosses)
         info["baseline"]["seconds"] = round(time.monotonic() - t0, 1)
@@ -156,8 +199,10 @@ def main() -> None:
         if name in info:
             r = info[name]
             p = r["precision_at"]
-            print(f"{name:9s} precision@1/5/10 % = {p['1']:.3f} / {p['5']:.3f} / {p['10']:.3f}  AUC {r['auc']:.3f}  "
-                  f"({r['rows']} rows, {r['positives']} frauds; {r.get('train_seconds', r.get('seconds'))} s)")
+            print(
+                f"{name:9s} precision@1/5/10 % = {p['1']:.3f} / {p['5']:.3f} / {p['10']:.3f}  AUC {r['auc']:.3f}  "
+                f"({r['rows']} rows, {r['positives']} frauds; {r.get('train_seconds', r.get('seconds'))} s)"
+            )
 
 
 if __name__ == "__main__":

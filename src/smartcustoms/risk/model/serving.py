@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.errors import NotFound
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.model import features as F
+from smartcustoms.risk.model.descriptions import DESCRIPTIONS
 from smartcustoms.risk.model.models import ModelRole, RiskModel
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class LoadedModel:
         items = [
             {
                 "feature": self.meta.names[j],
-                "description": F.DESCRIPTIONS.get(
+                "description": DESCRIPTIONS.get(
                     self.meta.names[j], self.meta.names[j].removeprefix("cat_").replace("_", " ") + " (extra column)"
                 ),
                 "value": None if math.isnan(x[i, j]) else float(x[i, j]),
