@@ -69,7 +69,15 @@ def test_simulate_import_train_evaluate_and_register_from_the_command_line(cli: 
         assert tuple(next(csv.reader(fh))) == HISTORY_COLUMNS
 
     imported = _json(cli.invoke(risk_app, ["import-history", str(out), "--mapping", str(MAPPING), "--json"]))
-    assert imported == {"source": "simulator", "read": sim["rows"], "rejected": 0, "stored": sim["rows"], "skipped": 0, "rejections": []}
+    assert imported == {
+        "source": "simulator",
+        "read": sim["rows"],
+        "rejected": 0,
+        "stored": sim["rows"],
+        "skipped": 0,
+        "reasons": [],
+        "rejections": [],
+    }
     again = _json(cli.invoke(risk_app, ["import-history", str(out), "--mapping", str(MAPPING), "--json"]))
     assert (again["stored"], again["skipped"]) == (0, sim["rows"])
 

@@ -201,7 +201,7 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(rt: Runtime, tmp_path:
         _good(8, CRITICAL="1"),
         _good(9, ORIGIN="vn"),
         _good(10, IMPORTER=""),
-        _good(11, DUTY="15"),
+        _good(11, DUTY="12.5"),
         _good(12, FREIGHT="n/a"),
         _good(1),
         _good(13),
@@ -217,11 +217,79 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(rt: Runtime, tmp_path:
         (9, "label_critical 1 needs label_fraud 1"),
         (10, "origin_country 'vn' is not a two-letter ISO country code in capitals"),
         (11, "importer_id is empty"),
-        (12, "duty_rate '15' is more than 5: write rates as fractions (0.15 for 15 %)"),
+        (12, "duty_rate '12.5' is more than 10: rates are fractions (0.15 for 15 %); for percentages map {column = ..., scale = 0.01}"),
         (13, "freight 'n/a' is not a number"),
         (14, "declaration_id 'D00001' repeats line 2"),
     ]
     assert (report.read, report.stored) == (14, 2)
+    assert report.as_dict()["reasons"][0] == {"reason": "hs_code is not 6, 8 or 10 digits", "rows": 1, "lines": [3]}
+
+
+def test_rejections_are_summed_up_by_reason_with_counts_and_the_first_lines(rt: Runtime, tmp_path: Path, mapping: Path) -> None:
+    rows = [_good(i, QTY="0") for i in range(1, 41)] + [_good(41, ORIGIN="vn"), _good(42, ORIGIN="xx"), _good(43)]
+    report = _import(rt, _write(tmp_path / "h.csv", rows), mapping)
+    assert report.summary() == [
+        {"reason": "quantity must be more than 0", "rows": 40, "lines": [2, 3, 4, 5, 6]},
+        {"reason": "origin_country is not a two-letter ISO code in capitals", "rows": 2, "lines": [42, 43]},
+    ]
+    assert len(report.rejected) == 42 and report.stored == 1
+
+
+def test_a_dataset_without_quantity_and_with_rates_in_percent_imports_with_scale_and_defaults(rt: Runtime, tmp_path: Path) -> None:
+    header = [h for h in HEADER if h != "QTY"]
+    rows = [{k: v for k, v in _good(i, DUTY=d).items() if k != "QTY"} for i, d in ((1, "8"), (2, "650"), (3, "1000"), (4, "1000.5"))]
+    rows[0]["CUSTOMS_OFFICE"] = ""
+    path = _write(tmp_path / "h.csv", rows, header)
+    no_qty = (
+        MAPPING.replace('quantity = "QTY"\n', "")
+        .replace(
+            'duty_rate = "DUTY"', 'duty_rate = {column = "DUTY", scale = 0.01}\noffice = {column = "CUSTOMS_OFFICE", default = "9999"}'
+        )
+        .replace('office = "CUSTOMS_OFFICE"\n', "")
+    )
+    (m1 := tmp_path / "pct.toml").write_text(no_qty, encoding="utf-8")
+    report = _import(rt, path, m1)
+    assert report.rejected == [
+        (
+            5,
+            "duty_rate '1000.5' (scaled by 0.01) is more than 10: rates are fractions (0.15 for 15 %); "
+            "for percentages map {column = ..., scale = 0.01}",
+        )
+    ]
+    with rt.read() as s:
+        stored = s.execute(
+            select(HistoryRecord.declaration_id, HistoryRecord.quantity, HistoryRecord.duty_rate, HistoryRecord.office).order_by(
+                HistoryRecord.declaration_id
+            )
+        ).all()
+        df = history.frame(s)
+    assert [(d, q, round(r, 6), o) for d, q, r, o in stored] == [
+        ("D00001", None, 0.08, "9999"),
+        ("D00002", None, 6.5, "2248"),
+        ("D00003", None, 10.0, "2248"),
+    ]
+    assert df["quantity"].isna().all() and df["unit_price"].isna().all()  # features that need a quantity are missing
+    fixed = no_qty.replace("[columns]", "[columns]\nquantity = {value = 1}").replace('source = "legacy-2025"', 'source = "fixed-qty"')
+    (m2 := tmp_path / "one.toml").write_text(fixed, encoding="utf-8")
+    _import(rt, path, m2)
+    with rt.read() as s:
+        assert set(s.scalars(select(HistoryRecord.quantity).where(HistoryRecord.source == "fixed-qty"))) == {1.0}
+
+
+@pytest.mark.parametrize(
+    ("entry", "pointer"),
+    [
+        ('{column = "DUTY", scale = -1}', "/columns/duty_rate/scale"),
+        ('{column = "DUTY", scale = 0.01, value = 1}', "/columns/duty_rate"),
+        ('{column = "DUTY", factor = 2}', "/columns/duty_rate/factor"),
+        ("{scale = 0.01}", "/columns/duty_rate/column"),
+    ],
+)
+def test_a_bad_column_table_is_refused(tmp_path: Path, entry: str, pointer: str) -> None:
+    (p := tmp_path / "m.toml").write_text(MAPPING.replace('duty_rate = "DUTY"', f"duty_rate = {entry}"), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as exc:
+        history.load_mapping(p)
+    assert pointer in [pr.pointer for pr in exc.value.problems]
 
 
 def test_importing_the_same_file_again_stores_nothing_and_updates_nothing(rt: Runtime, tmp_path: Path, mapping: Path) -> None:

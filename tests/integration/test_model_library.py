@@ -192,3 +192,31 @@ def test_training_and_evaluation_refuse_what_they_cannot_do(rt: Runtime, trained
         with pytest.raises(ValidationFailed) as err, rt.write() as s:
             call(s)
         assert [p.code for p in err.value.problems] == [code]
+
+
+def test_the_rules_baseline_names_the_rules_a_history_cannot_evaluate_instead_of_erring_on_every_row(
+    rt: Runtime, small_csv: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    bare = tmp_path / "bare.csv"
+    pd.read_csv(small_csv, dtype=str, keep_default_na=False).drop(columns=["quantity", "importer_credit"]).to_csv(bare, index=False)
+    mapping = tmp_path / "bare.toml"
+    mapping.write_text(
+        MAPPING.read_text(encoding="utf-8").replace('quantity = "quantity"\n', "").replace('importer_credit = "importer_credit"\n', ""),
+        encoding="utf-8",
+    )
+    with rt.write() as s:
+        report = history.import_history(s, path=bare, mapping_path=mapping, actor=OPERATOR, now=NOW)
+        assert report.rejected == [] and report.stored > 6000
+        models.train(s, name="bare", train_until=date(2025, 6, 1), actor=OPERATOR, now=NOW)
+    with rt.read() as s:
+        r = models.evaluate(s, model_name="bare", date_from=date(2025, 6, 1), date_to=date(2025, 7, 20))
+    rules = r["baselines"]["rules"]
+    assert rules["rows_with_errors"] == 0
+    assert {k["code"]: k["reason"] for k in rules["skipped"]} == {
+        "START-PRICE": "the history has no value of price_ratio (needs quantity, value and a reference price) on any row",
+        "START-CREDIT": "the history has no value of importer_credit on any row",
+    }
+    assert rules["rules"] == ["START-NEW", "START-HUB", "START-WATCH", "START-PROHIBITED"]
+    assert r["auc"] > rules["auc"] > 0.5

@@ -77,7 +77,7 @@ def import_history(
     mapping: Annotated[Path, typer.Option("--mapping", exists=True, dir_okay=False, help="TOML mapping of the CSV's columns")],
     json_output: JsonOpt = False,
 ) -> None:
-    """Import labelled history from CSV; reports rows read, rejected (with line and reason), stored and skipped."""
+    """Import labelled history from CSV; reports rows read, rejected (summed up by reason, with the first lines), stored and skipped."""
     from smartcustoms.risk.history import service as history
 
     rt = make_runtime()
@@ -99,10 +99,12 @@ def import_history(
         f"source [bold]{report.source}[/bold]: read {report.read}, rejected {len(report.rejected)}, stored {report.stored}, "
         f"skipped {report.skipped} (already imported)"
     )
-    for line, reason in report.rejected[:50]:
-        console.print(f"  line {line}: {reason}")
-    if len(report.rejected) > 50:
-        console.print(f"  ... and {len(report.rejected) - 50} more (use --json for all)")
+    for r in report.summary():
+        lines = ", ".join(str(n) for n in r["lines"]) + (", ..." if r["rows"] > len(r["lines"]) else "")
+        console.print(f"  {r['rows']} rows: {r['reason']} (lines {lines})")
+    if report.rejected:
+        first_line, first_reason = report.rejected[0]
+        console.print(f"  first rejected: line {first_line}: {first_reason} (--json lists every row)")
 
 
 @app.command("train")
@@ -114,6 +116,9 @@ def train(
     ] = None,
     procedure: Annotated[str, typer.Option(help="Procedure the model is for, or * for all")] = "*",
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Extra column never to use as a feature (repeatable)")] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose hyper-parameters by search on the last 15 % of the training window (a few minutes)")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Train a LightGBM fraud model on the history before --train-until and register it."""
@@ -126,7 +131,15 @@ def train(
         start = _date(train_from, "/train_from") if train_from else None
         with rt.write() as s:
             row = models.train(
-                s, name=name, train_until=until, train_from=start, procedure=procedure, exclude=exclude or (), actor=OPERATOR, now=utcnow()
+                s,
+                name=name,
+                train_until=until,
+                train_from=start,
+                procedure=procedure,
+                exclude=exclude or (),
+                tune=tune,
+                actor=OPERATOR,
+                now=utcnow(),
             )
             out = {**models.describe(row), "metrics": row.metrics}
     rt.stop()
@@ -139,6 +152,10 @@ def train(
         f"from {out['train_from']} to {out['train_until']}; {out['metrics']['rounds']} trees, "
         f"validation AUC {v['auc'] if v['auc'] is not None else '—'}"
     )
+    params = ", ".join(f"{k} {v}" for k, v in out["params"].items())
+    tuning = out["metrics"].get("tuning")
+    how = f"chosen among {len(tuning['trials'])} trials in {tuning['seconds']:.0f} s" if tuning else "defaults"
+    console.print(f"parameters ({how}): {params}")
 
 
 def _quality_table(r: dict[str, Any]) -> Table:
@@ -183,7 +200,10 @@ def evaluate(
         emit_json(result)
         return
     console.print(_quality_table(result))
-    console.print(f"rules baseline: {result['baselines']['rules']['source']}")
+    rules = result["baselines"]["rules"]
+    console.print(f"rules baseline: {rules['source']}; {rules['rows_with_errors']} rows where a rule could not be evaluated")
+    for sk in rules.get("skipped", []):
+        console.print(f"  skipped {sk['code']}: {sk['reason']}")
     if result.get("patterns"):
         table = Table(title=f"Caught at a {result['patterns_at']} % inspection rate, per pattern")
         for col in ("pattern", "rows", "model", "rules", "random"):
@@ -205,7 +225,7 @@ def models_list(json_output: JsonOpt = False) -> None:
     if json_output:
         emit_json(rows)
         return
-    table = Table("name", "version", "role", "procedure", "trained on", "rows", "frauds", "validation AUC", "created")
+    table = Table("name", "version", "role", "procedure", "trained on", "rows", "frauds", "validation AUC", "parameters", "created")
     for r in rows:
         table.add_row(
             r["name"],
@@ -216,6 +236,7 @@ def models_list(json_output: JsonOpt = False) -> None:
             str(r["rows"]),
             str(r["positives"]),
             f"{r['validation_auc']:.3f}" if r["validation_auc"] is not None else "—",
+            ("tuned: " if r["tuned"] else "") + " ".join(f"{k}={v}" for k, v in r["params"].items() if v is not None),
             r["created_at"][:16],
         )
     console.print(table)

@@ -79,6 +79,13 @@ def simulate(
     start: Annotated[str, typer.Option(help="First day of the trade (YYYY-MM-DD)")] = "2026-01-01",
     importers: Annotated[Optional[int], typer.Option(help="Importers in the population (default: declarations / 200, at least 20)")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight with --submit")] = 8,
+    market: Annotated[
+        str,
+        typer.Option(
+            help="trade: declarations with items and fraud patterns; wide: one row per declaration like public customs "
+            "datasets (thousands of importers, sellers, subheadings; no quantity; tax in percent), --out only"
+        ),
+    ] = "trade",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Generate realistic trade with its ground truth (fraud patterns, labels, revenue at risk)."""
@@ -97,6 +104,22 @@ def simulate(
             raise ValidationFailed(
                 "Nothing to simulate.", [Problem("RSK-SIM-005", "/declarations", "--declarations and --days are at least 1.")]
             )
+        if market not in ("trade", "wide"):
+            raise ValidationFailed("Unknown market.", [Problem("RSK-SIM-006", "/market", "--market is trade or wide.")])
+        if market == "wide":
+            if out is None:
+                raise ValidationFailed("Say where the rows go.", [Problem("RSK-SIM-006", "/out", "--market wide writes --out FILE.csv.")])
+            from smartcustoms.risk import market as wide
+
+            columns = wide.generate(declarations, seed=seed, start_on=start_on, days=days, importers=importers)
+            rows = wide.write_csv(out, columns)
+            fraudulent = int((columns["Fraud"] == "1").sum())
+            wide_summary = {"declarations": rows, "fraudulent": fraudulent, "rows": rows, "out": str(out), "market": "wide"}
+            if json_output:
+                emit_json(wide_summary)
+            else:
+                console.print(f"{rows} rows ({fraudulent} with fraud) written to {out}; map them with docs/examples/wide-history.toml")
+            return
         sim = Simulator(seed=seed, start_on=start_on, days=days, importers=importers or max(20, declarations // 200))
         decls = sim.declarations(declarations)
         truth = Counter(p for d in decls for p in d.patterns)

@@ -164,3 +164,76 @@ def test_unknown_and_rare_levels_encode_as_missing() -> None:
 def test_meta_survives_the_registry_round_trip(history: pd.DataFrame) -> None:
     _, meta = F.build_training_features(history)
     assert F.Meta.from_json(meta.as_json()) == meta
+
+
+@pytest.fixture(scope="module")
+def wide() -> pd.DataFrame:
+    """The wide market (no quantity, high-cardinality identifiers, procedure-like extras) as a facts frame."""
+    from smartcustoms.risk import market
+
+    c = market.generate(6000, seed=4, start_on=date(2025, 1, 1), days=200)
+    canonical = pd.DataFrame(
+        {
+            "declaration_id": c["Declaration ID"],
+            "declared_on": c["Date"],
+            "office": c["Office ID"],
+            "declarant": c["Declarant ID"],
+            "importer": c["Importer ID"],
+            "consignor": c["Seller ID"],
+            "carrier": c["Courier ID"],
+            "hs_code": c["HS10 Code"],
+            "origin": c["Country of Origin"],
+            "departure_country": c["Country of Departure"],
+            "quantity": np.nan,
+            "net_mass_kg": c["Net Mass"],
+            "value": c["Item Price"],
+            "label_fraud": c["Fraud"].astype(int),
+            "revenue_recovered": 0.0,
+            "process_type": c["Process Type"],
+            "import_use": c["Import Use"],
+        }
+    )
+    return to_facts(canonical)
+
+
+def test_wide_data_gets_target_encoded_extras_and_crosses(wide: pd.DataFrame) -> None:
+    x, meta = F.build_training_features(wide)
+    assert {"process_type_rate", "import_use_n", "office_importer_rate", "declarant_importer_rate", "importer_hs6_rate"} <= set(meta.names)
+    assert {"cat_process_type", "cat_import_use"} <= set(meta.names)  # and LightGBM's own categorical handling
+    assert x["log_quantity"].isna().all() and x["price_dev"].isna().all()  # no quantity: those features are missing
+    assert F.Meta.from_json(meta.as_json()) == meta
+
+
+def test_shuffling_future_labels_does_not_change_a_scored_row(wide: pd.DataFrame) -> None:
+    until = date(2025, 5, 1)
+    _, meta = F.build_training_features(wide)
+    today = (wide["declared_on"] == pd.Timestamp(until)).to_numpy()
+    future = (wide["declared_on"] >= pd.Timestamp(until)).to_numpy()
+    shuffled = wide.copy()
+    labels = shuffled["label_fraud"].to_numpy().copy()
+    labels[future] = np.random.default_rng(1).permutation(1 - labels[future])
+    shuffled["label_fraud"] = labels
+    a = F.build_scoring_features(wide[today], F.make_snapshot(wide, until), meta)
+    b = F.build_scoring_features(wide[today], F.make_snapshot(shuffled, until), meta)
+    one = F.RowEncoder(F.make_snapshot(shuffled, until), meta).features(wide[today].to_dict("records"), until)
+    assert today.sum() > 10 and (labels[future] != wide["label_fraud"].to_numpy()[future]).any()
+    assert _same(a, b)
+    assert np.allclose(one, a.to_numpy(), equal_nan=True, rtol=1e-12, atol=1e-12)
+    # ... while the labels of the past do change it.
+    past = shuffled.copy()
+    past.loc[~future, "label_fraud"] = 1 - past.loc[~future, "label_fraud"]
+    c = F.build_scoring_features(wide[today], F.make_snapshot(past, until), meta)
+    assert not _same(a, c)
+
+
+def test_tuning_searches_on_the_validation_window_and_records_the_choice(wide: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smartcustoms.risk.model import training
+
+    monkeypatch.setattr(training, "TUNE_TRIALS", 3)
+    fitted = training.fit(wide, train_until=date(2025, 7, 1), tune=True)
+    tuning = fitted.metrics["tuning"]
+    assert len(tuning["trials"]) == 3 and tuning["criterion"] == "average_precision"
+    best = max(tuning["trials"], key=lambda t: t["average_precision"])
+    assert tuning["chosen"] == {k: best[k] for k in training.TUNE_GRID}
+    assert fitted.metrics["tuned"] is True and fitted.metrics["params"]["num_leaves"] == best["num_leaves"]
+    assert fitted.metrics["validation"]["from"] is not None

@@ -37,7 +37,7 @@ class HistoryRecord(Base):
     origin_country: Mapped[str] = mapped_column(String(2))
     departure_country: Mapped[str | None] = mapped_column(String(2))
     transport_mode: Mapped[str | None] = mapped_column(String(12))
-    quantity: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[float | None] = mapped_column(Float)  # optional: many datasets have none
     net_mass_kg: Mapped[float | None] = mapped_column(Float)
     value: Mapped[float] = mapped_column(Float)
     duty_rate: Mapped[float | None] = mapped_column(Float)

@@ -1,8 +1,9 @@
 """Labelled history: import it from CSV with a mapping file, add outcomes, read it back as a facts frame.
 
-The mapping file (TOML) says which CSV column holds each canonical field, and which extra columns
+The mapping file (TOML) says which CSV column holds each canonical field (or a table: `{column =
+"Tax Rate", scale = 0.01}`, `{value = 1}`, `{column = "QTY", default = 1}`), and which extra columns
 to keep; see docs/risk.md. Every row is checked; a bad row is rejected with its line number and
-the reason, never coerced. Importing the same rows again stores nothing new: rows are unique by
+the reason, never coerced; the report also sums rejections up by reason. Importing the same rows again stores nothing new: rows are unique by
 (source, declaration_id), and rows already present are counted as skipped, never updated.
 """
 
@@ -12,116 +13,58 @@ import csv
 import hashlib
 import math
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.errors import Problem, ValidationFailed
-from smartcustoms.risk.facts import FACTS
+from smartcustoms.risk.history.frame import FACT_NAMES, frame, to_facts
+from smartcustoms.risk.history.mapping import CANONICAL, MAX_DUTY_RATE, REQUIRED, SHOWN_LINES, TEXT_LIMITS, HistoryMapping, load_mapping
 from smartcustoms.risk.history.models import HistoryRecord
+
+# The mapping file lives in mapping.py, reading history back in frame.py; their names are part of this interface.
+__all__ = ["CANONICAL", "FACT_NAMES", "REQUIRED", "HistoryMapping", "frame", "load_mapping", "to_facts"]
 
 Progress = Callable[[int, int], None]
 
-CANONICAL = (
-    "declaration_id",
-    "declared_on",
-    "office",
-    "declarant_id",
-    "importer_id",
-    "consignor_id",
-    "carrier_id",
-    "hs_code",
-    "origin_country",
-    "departure_country",
-    "transport_mode",
-    "quantity",
-    "net_mass_kg",
-    "value",
-    "duty_rate",
-    "label_fraud",
-    "label_critical",
-    "revenue_recovered",
-)
-REQUIRED = frozenset({"declaration_id", "declared_on", "importer_id", "hs_code", "origin_country", "quantity", "value", "label_fraud"})
-TEXT_LIMITS = {
-    "declaration_id": 80,
-    "office": 8,
-    "declarant_id": 40,
-    "importer_id": 40,
-    "consignor_id": 200,
-    "carrier_id": 40,
-    "transport_mode": 12,
-}
-# Canonical history field -> facts-frame column (risk/facts.py).
-FACT_NAMES = {
-    "declarant_id": "declarant",
-    "importer_id": "importer",
-    "consignor_id": "consignor",
-    "carrier_id": "carrier",
-    "origin_country": "origin",
-}
-FRAME_COLUMNS = (
-    "declaration_id",
-    "declared_on",
-    "office",
-    "declarant",
-    "importer",
-    "consignor",
-    "carrier",
-    "hs_code",
-    "origin",
-    "departure_country",
-    "transport_mode",
-    "quantity",
-    "net_mass_kg",
-    "value",
-    "duty_rate",
-    "label_fraud",
-    "label_critical",
-    "revenue_recovered",
-)
-RESERVED = (
-    frozenset(FACTS) - {"importer_credit", "procedure", "port", "currency", "unit", "description", "line", "gross_mass_kg"}
-    | set(FRAME_COLUMNS)
-    | {"source", "id", "imported_at", "extras"}
-)
 BATCH = 5000
 _generation = 0  # bumped whenever this process changes history (caches built on it compare)
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-
-
-@dataclass(frozen=True)
-class HistoryMapping:
-    """A checked mapping: CSV column of each canonical field and of each extra, and the options."""
-
-    columns: dict[str, str]
-    extra_categorical: dict[str, str]
-    extra_numeric: dict[str, str]
-    source: str | None
-    delimiter: str
-    encoding: str
-    date_format: str | None
 
 
 @dataclass
 class ImportReport:
-    """What an import did: rows read, rejected (line, reason), stored, and skipped as already present."""
+    """What an import did: rows read, rejected (line, reason), stored, and skipped as already present.
+
+    `reasons` sums the rejections up: per kind of reason (the reason without the row's value), how
+    many rows and the first few line numbers.
+    """
 
     source: str
     read: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     stored: int = 0
     skipped: int = 0
+    reasons: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
+
+    def reject(self, line: int, reason: str, kind: str | None = None) -> None:
+        """Count a rejected row under its kind of reason."""
+        self.rejected.append((line, reason))
+        n, lines = self.reasons.get(kind or reason, (0, []))
+        if len(lines) < SHOWN_LINES:
+            lines.append(line)
+        self.reasons[kind or reason] = (n + 1, lines)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Rejections by reason, most frequent first: {"reason", "rows", "lines"} (the first few lines)."""
+        items = sorted(self.reasons.items(), key=lambda kv: (-kv[1][0], kv[1][1][0]))
+        return [{"reason": k, "rows": n, "lines": list(lines)} for k, (n, lines) in items]
 
     def as_dict(self, *, limit: int | None = None) -> dict[str, Any]:
         """For JSON output."""
@@ -132,118 +75,33 @@ class ImportReport:
             "rejected": len(self.rejected),
             "stored": self.stored,
             "skipped": self.skipped,
+            "reasons": self.summary(),
             "rejections": [{"line": n, "reason": r} for n, r in shown],
         }
-
-
-def _mapping_problem(code: str, pointer: str, message: str) -> Problem:
-    return Problem(code, pointer, message)
-
-
-def load_mapping(path: Path) -> HistoryMapping:
-    """Read and check a mapping file (the CSV header is checked later, by `import_history`)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationFailed(f"{path.name} is not a readable TOML mapping file.", [Problem("RSK-HIS-001", "/mapping", str(exc))]) from exc
-    problems: list[Problem] = []
-    for key in data:
-        if key not in ("columns", "extra_categorical", "extra_numeric", "options"):
-            problems.append(
-                _mapping_problem(
-                    "RSK-HIS-002", f"/{key}", f"Unknown section [{key}]; use [columns], [extra_categorical], [extra_numeric] and [options]."
-                )
-            )
-    columns = data.get("columns", {})
-    if not isinstance(columns, dict):
-        columns = {}
-        problems.append(_mapping_problem("RSK-HIS-002", "/columns", '[columns] is a table of canonical field = "CSV column".'))
-    for name, col in columns.items():
-        if name not in CANONICAL:
-            problems.append(
-                _mapping_problem(
-                    "RSK-HIS-003", f"/columns/{name}", f"Unknown canonical field {name!r}; the fields are {', '.join(CANONICAL)}."
-                )
-            )
-        elif not isinstance(col, str) or not col:
-            problems.append(_mapping_problem("RSK-HIS-004", f"/columns/{name}", "The CSV column is a non-empty text."))
-    for name in sorted(REQUIRED - set(columns)):
-        problems.append(_mapping_problem("RSK-HIS-005", f"/columns/{name}", f"The required field {name} is not mapped."))
-    extras: dict[str, dict[str, str]] = {}
-    for section in ("extra_categorical", "extra_numeric"):
-        table = data.get(section, {})
-        if not isinstance(table, dict):
-            problems.append(_mapping_problem("RSK-HIS-002", f"/{section}", f'[{section}] is a table of name = "CSV column".'))
-            table = {}
-        for name, col in table.items():
-            if not _NAME.match(name):
-                problems.append(
-                    _mapping_problem(
-                        "RSK-HIS-006",
-                        f"/{section}/{name}",
-                        "An extra column's name is lower case letters, digits and _, starting with a letter.",
-                    )
-                )
-            elif name in RESERVED:
-                problems.append(
-                    _mapping_problem(
-                        "RSK-HIS-006", f"/{section}/{name}", f"{name!r} is a canonical or computed column; choose another name."
-                    )
-                )
-            elif not isinstance(col, str) or not col:
-                problems.append(_mapping_problem("RSK-HIS-004", f"/{section}/{name}", "The CSV column is a non-empty text."))
-        extras[section] = {k: v for k, v in table.items() if isinstance(v, str)}
-    both = set(extras["extra_categorical"]) & set(extras["extra_numeric"])
-    for name in sorted(both):
-        problems.append(_mapping_problem("RSK-HIS-006", f"/extra_numeric/{name}", f"{name!r} is both categorical and numeric."))
-    options = data.get("options", {})
-    if not isinstance(options, dict):
-        options = {}
-    for key in options:
-        if key not in ("source", "delimiter", "encoding", "date_format"):
-            problems.append(
-                _mapping_problem(
-                    "RSK-HIS-002", f"/options/{key}", f"Unknown option {key!r}; options are source, delimiter, encoding, date_format."
-                )
-            )
-    delimiter = options.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        problems.append(_mapping_problem("RSK-HIS-007", "/options/delimiter", "The delimiter is one character."))
-        delimiter = ","
-    source = options.get("source")
-    if source is not None and (not isinstance(source, str) or not 1 <= len(source) <= 120):
-        problems.append(_mapping_problem("RSK-HIS-007", "/options/source", "The source is a text of 1 to 120 characters."))
-    if problems:
-        raise ValidationFailed("The mapping file has problems.", problems)
-    return HistoryMapping(
-        {k: str(v) for k, v in columns.items()},
-        extras["extra_categorical"],
-        extras["extra_numeric"],
-        source,
-        delimiter,
-        str(options.get("encoding", "utf-8-sig")),
-        options.get("date_format"),
-    )
 
 
 # --- checking one row ---------------------------------------------------------------------------
 
 
 class _Bad(Exception):
-    pass
+    """A rejected row: the reason, and its kind (the reason without the row's value) for the summary."""
+
+    def __init__(self, reason: str, kind: str | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind or reason
 
 
 def _number(raw: str, name: str, *, minimum: float = 0.0, positive: bool = False) -> float:
     try:
         x = float(raw)
     except ValueError:
-        raise _Bad(f"{name} {raw!r} is not a number") from None
+        raise _Bad(f"{name} {raw!r} is not a number", f"{name} is not a number") from None
     if not math.isfinite(x):
-        raise _Bad(f"{name} {raw!r} is not a finite number")
+        raise _Bad(f"{name} {raw!r} is not a finite number", f"{name} is not a finite number")
     if positive and x <= 0:
-        raise _Bad(f"{name} {raw!r} must be more than 0")
+        raise _Bad(f"{name} {raw!r} must be more than 0", f"{name} must be more than 0")
     if x < minimum:
-        raise _Bad(f"{name} {raw!r} must be at least {minimum:g}")
+        raise _Bad(f"{name} {raw!r} must be at least {minimum:g}", f"{name} must be at least {minimum:g}")
     return x
 
 
@@ -251,9 +109,16 @@ def _check_row(raw: Mapping[str, str], m: HistoryMapping, source: str, now: date
     def get(name: str) -> str | None:
         col = m.columns.get(name)
         if col is None:
-            return None
+            return m.constants.get(name)
         v = (raw.get(col) or "").strip()
-        return v or None
+        return v or m.defaults.get(name)
+
+    def number(name: str, **kw: Any) -> float | None:
+        v = get(name)
+        if v is None:
+            return None
+        x = _number(v, name, **kw)
+        return x * m.scales[name] if name in m.scales else x
 
     row: dict[str, Any] = {"source": source, "imported_at": now}
     for name in REQUIRED:
@@ -269,35 +134,38 @@ def _check_row(raw: Mapping[str, str], m: HistoryMapping, source: str, now: date
     try:
         row["declared_on"] = datetime.strptime(d, m.date_format).date() if m.date_format else date.fromisoformat(d)
     except ValueError:
-        raise _Bad(f"declared_on {d!r} is not a date{' written ' + m.date_format if m.date_format else ' written YYYY-MM-DD'}") from None
+        written = f" written {m.date_format}" if m.date_format else " written YYYY-MM-DD"
+        raise _Bad(f"declared_on {d!r} is not a date{written}", f"declared_on is not a date{written}") from None
     hs = get("hs_code") or ""
     if not (hs.isascii() and hs.isdigit()) or len(hs) not in (6, 8, 10):
-        raise _Bad(f"hs_code {hs!r} is not 6, 8 or 10 digits")
+        raise _Bad(f"hs_code {hs!r} is not 6, 8 or 10 digits", "hs_code is not 6, 8 or 10 digits")
     row["hs_code"] = hs
     for name in ("origin_country", "departure_country"):
         v = get(name)
         if v is not None and not _COUNTRY.match(v):
-            raise _Bad(f"{name} {v!r} is not a two-letter ISO country code in capitals")
+            raise _Bad(f"{name} {v!r} is not a two-letter ISO country code in capitals", f"{name} is not a two-letter ISO code in capitals")
         row[name] = v
-    row["quantity"] = _number(get("quantity") or "", "quantity", positive=True)
-    row["value"] = _number(get("value") or "", "value")
-    for name in ("net_mass_kg", "revenue_recovered"):
-        v = get(name)
-        row[name] = None if v is None else _number(v, name)
-    v = get("duty_rate")
-    row["duty_rate"] = None if v is None else _number(v, "duty_rate")
-    if row["duty_rate"] is not None and row["duty_rate"] > 5:
-        raise _Bad(f"duty_rate {v!r} is more than 5: write rates as fractions (0.15 for 15 %)")
+    row["quantity"] = number("quantity", positive=True)
+    row["value"] = number("value")
+    for name in ("net_mass_kg", "revenue_recovered", "duty_rate"):
+        row[name] = number(name)
+    if row["duty_rate"] is not None and row["duty_rate"] > MAX_DUTY_RATE:
+        scaled = f" (scaled by {m.scales['duty_rate']:g})" if "duty_rate" in m.scales else ""
+        raise _Bad(
+            f"duty_rate {get('duty_rate')!r}{scaled} is more than {MAX_DUTY_RATE:g}: rates are fractions (0.15 for 15 %); "
+            "for percentages map {column = ..., scale = 0.01}",
+            f"duty_rate is more than {MAX_DUTY_RATE:g}",
+        )
     lf = get("label_fraud")
     if lf not in ("0", "1"):
-        raise _Bad(f"label_fraud {lf!r} is not 0 or 1")
+        raise _Bad(f"label_fraud {lf!r} is not 0 or 1", "label_fraud is not 0 or 1")
     row["label_fraud"] = int(lf)
     lc = get("label_critical")
     if lc is not None and lc not in ("0", "1", "2"):
-        raise _Bad(f"label_critical {lc!r} is not 0, 1 or 2")
+        raise _Bad(f"label_critical {lc!r} is not 0, 1 or 2", "label_critical is not 0, 1 or 2")
     row["label_critical"] = None if lc is None else int(lc)
     if row["label_critical"] and not row["label_fraud"]:
-        raise _Bad(f"label_critical {lc} needs label_fraud 1")
+        raise _Bad(f"label_critical {lc} needs label_fraud 1", "label_critical above 0 needs label_fraud 1")
     extras: dict[str, Any] = {}
     for name, col in m.extra_categorical.items():
         ev = (raw.get(col) or "").strip()
@@ -357,16 +225,16 @@ def import_history(
                 report.read += 1
                 digest.update(repr(sorted(raw.items(), key=lambda kv: str(kv[0]))).encode())
                 if None in raw:
-                    report.rejected.append((line, "the row has more fields than the header"))
+                    report.reject(line, "the row has more fields than the header")
                     continue
                 try:
                     row = _check_row(raw, m, source, now)
                 except _Bad as exc:
-                    report.rejected.append((line, str(exc)))
+                    report.reject(line, str(exc), exc.kind)
                     continue
                 did = row["declaration_id"]
                 if did in seen:
-                    report.rejected.append((line, f"declaration_id {did!r} repeats line {seen[did]}"))
+                    report.reject(line, f"declaration_id {did!r} repeats line {seen[did]}", "declaration_id repeats an earlier line")
                     continue
                 seen[did] = line
                 if did in existing:
@@ -435,7 +303,8 @@ def record_outcome_row(
     row.consignor_id, row.carrier_id = text("consignor", 200), text("carrier", 40)
     row.hs_code, row.origin_country = text("hs_code", 10) or "", text("origin", 2) or ""
     row.departure_country, row.transport_mode = text("departure_country", 2), text("transport_mode", 12)
-    row.quantity, row.value = float(facts.get("quantity") or 0), float(facts.get("value") or 0)
+    row.quantity = None if facts.get("quantity") is None else float(facts["quantity"])
+    row.value = float(facts.get("value") or 0)
     row.net_mass_kg = None if facts.get("net_mass_kg") is None else float(facts["net_mass_kg"])
     row.duty_rate = None if facts.get("duty_rate") is None else float(facts["duty_rate"])
     row.label_fraud, row.label_critical, row.revenue_recovered = int(bool(label_fraud)), int(label_critical), float(revenue_recovered)
@@ -445,155 +314,6 @@ def record_outcome_row(
     session.flush()
     _changed()
     return row
-
-
-# --- reading history back as a facts frame ---------------------------------------------------------
-
-
-def to_facts(canonical: pd.DataFrame) -> pd.DataFrame:
-    """A facts frame (risk/facts.py column names) from rows in the canonical history format, plus labels and extras."""
-    df = canonical.rename(columns=FACT_NAMES).copy()
-    df["declared_on"] = pd.to_datetime(df["declared_on"])
-    for c in ("quantity", "net_mass_kg", "value", "duty_rate", "revenue_recovered"):
-        if c in df.columns:
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    for c in ("label_fraud", "label_critical"):
-        if c in df.columns:
-            df[c] = pd.to_numeric(df[c], errors="coerce")
-    hs = df["hs_code"].astype(str)
-    df["hs_code"], df["hs6"], df["hs4"], df["hs2"] = hs, hs.str[:6], hs.str[:4], hs.str[:2]
-    if "consignor" in df.columns:
-        c = df["consignor"]
-        df["consignor"] = c.where(c.isna(), c.astype(str).str.upper().str.split().str.join(" "))
-    qty, value = df["quantity"].to_numpy(dtype=float), df["value"].to_numpy(dtype=float)
-    mass = df["net_mass_kg"].to_numpy(dtype=float) if "net_mass_kg" in df.columns else np.full(len(df), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df["unit_price"] = np.where(qty > 0, value / qty, np.nan)
-        df["kg_price"] = np.where(mass > 0, value / mass, np.nan)
-        df["kg_per_unit"] = np.where(qty > 0, mass / qty, np.nan)
-    df["kind"] = "import"
-    return df
-
-
-def frame(session: Session, *, date_from: date | None = None, date_to: date | None = None, knowledge: bool = True) -> pd.DataFrame:
-    """History declared in [date_from, date_to) as a facts frame, oldest first.
-
-    Columns: the facts of risk/facts.py a history row can tell (declarant, importer, consignor,
-    carrier, origin, departure_country, office, transport_mode, hs_code, hs6, hs4, hs2, quantity,
-    net_mass_kg, value, unit_price, kg_price, kg_per_unit, importer_declarations, importer_first),
-    declaration_id, declared_on, duty_rate, label_fraud, label_critical, revenue_recovered, source,
-    and one column per extra. With `knowledge`, also what the knowledge base knows today:
-    reference_price and price_ratio, the watch-list flags (lists in force on each row's day),
-    licence_required and prohibited.
-    """
-    cols = [
-        HistoryRecord.declaration_id,
-        HistoryRecord.declared_on,
-        HistoryRecord.office,
-        HistoryRecord.declarant_id,
-        HistoryRecord.importer_id,
-        HistoryRecord.consignor_id,
-        HistoryRecord.carrier_id,
-        HistoryRecord.hs_code,
-        HistoryRecord.origin_country,
-        HistoryRecord.departure_country,
-        HistoryRecord.transport_mode,
-        HistoryRecord.quantity,
-        HistoryRecord.net_mass_kg,
-        HistoryRecord.value,
-        HistoryRecord.duty_rate,
-        HistoryRecord.label_fraud,
-        HistoryRecord.label_critical,
-        HistoryRecord.revenue_recovered,
-        HistoryRecord.source,
-        HistoryRecord.extras,
-    ]
-    stmt = select(*cols)
-    if date_from is not None:
-        stmt = stmt.where(HistoryRecord.declared_on >= date_from)
-    if date_to is not None:
-        stmt = stmt.where(HistoryRecord.declared_on < date_to)
-    stmt = stmt.order_by(HistoryRecord.declared_on, HistoryRecord.id)
-    names = [c.key for c in cols]
-    records = session.execute(stmt).all()
-    raw = pd.DataFrame.from_records(records, columns=names)
-    extras = raw.pop("extras")
-    df = to_facts(raw)
-    if len(df):
-        df["label_critical"] = df["label_critical"].fillna(0).astype(int)
-        df["label_fraud"] = df["label_fraud"].astype(int)
-        df["revenue_recovered"] = df["revenue_recovered"].fillna(0.0)
-    if extras.notna().any():
-        ex = pd.DataFrame([e or {} for e in extras], index=df.index)
-        for c in ex.columns:
-            col = ex[c]
-            if col.map(lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool))).all():
-                df[c] = pd.to_numeric(col, errors="coerce").astype(float)
-            else:
-                df[c] = col.where(col.notna(), None).astype(object)
-    before = _importer_counts(session, date_from) if date_from is not None else {}
-    day = df["declared_on"].to_numpy().astype("datetime64[D]").astype(np.int64) if len(df) else np.zeros(0, dtype=np.int64)
-    counts = _earlier_day_counts(df["importer"].astype(object), day) if len(df) else np.zeros(0)
-    base = df["importer"].map(before).fillna(0).to_numpy(dtype=float) if before else 0.0
-    df["importer_declarations"] = (counts + base).astype(int) if len(df) else pd.Series(dtype=int)
-    df["importer_first"] = df["importer_declarations"] == 0
-    if knowledge and len(df):
-        _add_knowledge(session, df)
-    return df
-
-
-def _earlier_day_counts(keys: pd.Series, day: np.ndarray) -> np.ndarray:
-    """Per row: rows of the same key on strictly earlier days."""
-    work = pd.DataFrame({"k": keys.to_numpy(dtype=object), "d": day})
-    per_day = work.groupby(["k", "d"], sort=True).size()
-    cum = per_day.groupby(level=0).cumsum() - per_day
-    idx = pd.MultiIndex.from_arrays([work["k"], work["d"]])
-    return np.asarray(cum.reindex(idx).to_numpy(), dtype=float)
-
-
-def _importer_counts(session: Session, before: date) -> dict[str, int]:
-    rows = session.execute(
-        select(HistoryRecord.importer_id, func.count()).where(HistoryRecord.declared_on < before).group_by(HistoryRecord.importer_id)
-    )
-    return {str(k): int(n) for k, n in rows}
-
-
-def _add_knowledge(session: Session, df: pd.DataFrame) -> None:
-    from smartcustoms.risk.knowledge import service as knowledge
-
-    refs = knowledge.reference_prices(session)
-    if refs:
-        by_pair = pd.Series({f"{h}|{o}": v for (h, o), v in refs.items()}, dtype=float)
-        pair = df["hs6"].astype(str) + "|" + df["origin"].astype(str)
-        ref = pair.map(by_pair).fillna((df["hs6"].astype(str) + "|*").map(by_pair))
-        df["reference_price"] = ref.astype(float)
-        df["price_ratio"] = df["unit_price"] / df["reference_price"]
-    else:
-        df["reference_price"] = np.nan
-        df["price_ratio"] = np.nan
-    day = df["declared_on"].dt.date
-    from smartcustoms.risk.knowledge.models import RestrictedGood, WatchlistEntry
-
-    for kind in ("consignor", "importer", "declarant"):
-        df[f"{kind}_watchlisted"] = False
-    for e in session.scalars(select(WatchlistEntry)):
-        col = {"consignor": "consignor", "importer": "importer", "declarant": "declarant"}.get(e.party_kind)
-        if col is None or col not in df.columns:
-            continue
-        hit = (df[col] == e.identifier) & (day >= e.valid_from)
-        if e.valid_to is not None:
-            hit &= day < e.valid_to
-        df.loc[hit, f"{col}_watchlisted"] = True
-    df["licence_required"] = None
-    df["prohibited"] = False
-    for r in session.scalars(select(RestrictedGood).order_by(func.length(RestrictedGood.hs_prefix))):
-        hit = df["hs_code"].str.startswith(r.hs_prefix) & (day >= r.valid_from)
-        if r.valid_to is not None:
-            hit &= day < r.valid_to
-        if r.licence:
-            df.loc[hit, "licence_required"] = r.licence
-        if r.prohibited:
-            df.loc[hit, "prohibited"] = True
 
 
 def generation() -> int:

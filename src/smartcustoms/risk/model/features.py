@@ -16,7 +16,6 @@ that turns statistics into features, so they cannot drift apart.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2  # 2: target-encoded categorical columns and crosses, named in the Meta
 SMOOTHING = 5.0  # pseudo-declarations at the prior rate in a smoothed fraud rate
 DEFAULT_PRIOR = 0.05  # prior fraud rate until 100 labelled rows are known
 MIN_REF = 5  # honest rows of a subheading needed for a reference
@@ -33,8 +32,13 @@ MIN_PAIR = 10  # honest rows of a subheading and origin needed for an origin-spe
 MIN_LEVEL = 5  # rows a categorical level needs in training to get its own code
 ENTITIES = ("importer", "declarant", "consignor", "carrier", "hs6", "origin")
 REVENUE_ENTITIES = ("importer", "consignor", "hs6")
-PAIRS = (("hs6", "origin"), ("importer", "hs6"))
+PAIRS = (("hs6", "origin"), ("importer", "hs6"))  # the crosses of version 1
+# Crosses whose track records (past rows, smoothed fraud rate) are features: risk often sits in a
+# combination (an importer with one subheading, a broker with one importer) more than in either.
+CROSSES = (("hs6", "origin"), ("importer", "hs6"), ("office", "importer"), ("declarant", "importer"))
 BASE_CATEGORICAL = ("office", "origin", "departure_country", "transport_mode", "hs2", "hs4")
+# Categorical columns that are target-encoded too (besides ENTITIES and the categorical extras).
+BASE_ENCODED = ("office", "departure_country", "transport_mode")
 # Columns of a facts frame that are never features: identifiers (their track records are), truth,
 # free text, and facts that come from the knowledge base *today* (they would leak the future).
 NOT_FEATURES = frozenset(
@@ -85,51 +89,22 @@ NOT_FEATURES = frozenset(
     }
 )
 
-# What each feature means, for explanations.
-DESCRIPTIONS: dict[str, str] = {
-    **{f"{e}_n": f"{e}: past declarations (log)" for e in ENTITIES},
-    **{f"{e}_rate": f"{e}: past fraud rate (smoothed)" for e in ENTITIES},
-    **{f"{e}_revenue": f"{e}: revenue recovered per past declaration (log)" for e in REVENUE_ENTITIES},
-    "hs6_origin_n": "subheading from this origin: past declarations (log)",
-    "hs6_origin_rate": "subheading from this origin: past fraud rate (smoothed)",
-    "origin_share": "share of the subheading's past declarations from this origin",
-    "importer_hs6_n": "importer's past declarations of this subheading (log)",
-    "importer_days": "days since the importer was first seen",
-    "importer_new": "first declaration of the importer",
-    "price_dev": "log unit price minus the reference (honest past median)",
-    "price_z": "unit price deviation in robust standard deviations",
-    "ref_n": "honest past declarations behind the reference (log)",
-    "kgpu_dev": "log mass per unit minus the usual for the subheading",
-    "kgpu_z": "mass per unit deviation in robust standard deviations",
-    "kgprice_dev": "log value per kg minus the usual for the subheading",
-    "transship": "departure country differs from origin",
-    "log_value": "item value (log)",
-    "log_quantity": "quantity (log)",
-    "log_mass": "net mass (log)",
-    "cat_office": "the customs office itself",
-    "cat_origin": "the country of origin itself",
-    "cat_departure_country": "the departure country itself",
-    "cat_transport_mode": "the mode of transport itself",
-    "cat_hs2": "the HS chapter itself",
-    "cat_hs4": "the HS heading itself",
-}
 
-
-def _entity_names() -> list[str]:
+def _entity_names(entities: Sequence[str] = ENTITIES) -> list[str]:
     names: list[str] = []
-    for e in ENTITIES:
+    for e in entities:
         names += [f"{e}_n", f"{e}_rate"]
         if e in REVENUE_ENTITIES:
             names.append(f"{e}_revenue")
     return names
 
 
-NUMERIC_NAMES = (
-    *_entity_names(),
-    "hs6_origin_n",
-    "hs6_origin_rate",
+def _cross_names(crosses: Sequence[tuple[str, str]]) -> list[str]:
+    return [f"{a}_{b}_{s}" for a, b in crosses for s in ("n", "rate")]
+
+
+OTHER_NAMES = (
     "origin_share",
-    "importer_hs6_n",
     "importer_days",
     "importer_new",
     "price_dev",
@@ -143,6 +118,8 @@ NUMERIC_NAMES = (
     "log_quantity",
     "log_mass",
 )
+# The numeric features of version 1, in their order.
+NUMERIC_NAMES = (*_entity_names(), "hs6_origin_n", "hs6_origin_rate", "origin_share", "importer_hs6_n", *OTHER_NAMES[1:])
 
 
 @dataclass(frozen=True)
@@ -154,6 +131,8 @@ class Meta:
     numeric_extras: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     version: int = FEATURES_VERSION
+    entities: tuple[str, ...] = ENTITIES  # columns with track records (target and frequency encoded)
+    crosses: tuple[tuple[str, str], ...] = PAIRS  # pairs of columns with track records
 
     @property
     def categorical_names(self) -> list[str]:
@@ -168,6 +147,8 @@ class Meta:
             "categorical": {k: list(v) for k, v in self.categorical.items()},
             "numeric_extras": list(self.numeric_extras),
             "exclude": list(self.exclude),
+            "entities": list(self.entities),
+            "crosses": [list(c) for c in self.crosses],
         }
 
     @classmethod
@@ -178,7 +159,9 @@ class Meta:
             {k: tuple(v) for k, v in data["categorical"].items()},
             tuple(data.get("numeric_extras", ())),
             tuple(data.get("exclude", ())),
-            int(data.get("version", FEATURES_VERSION)),
+            int(data.get("version", 1)),
+            tuple(data.get("entities", ENTITIES)),
+            tuple((str(a), str(b)) for a, b in data.get("crosses", PAIRS)),
         )
 
 
@@ -235,10 +218,11 @@ class _Prepared:
     texts: dict[str, pd.Series] = field(default_factory=dict)  # categorical columns
 
 
-def _prepare(frame: pd.DataFrame, categorical: Iterable[str]) -> _Prepared:
+def _prepare(frame: pd.DataFrame, categorical: Iterable[str], entities: Iterable[str] = ENTITIES) -> _Prepared:
     hs = _text(frame, "hs_code").astype(str).where(_text(frame, "hs_code").notna(), None)
     hs6 = _text(frame, "hs6") if "hs6" in frame.columns else hs.str[:6]
-    keys = {e: (hs6 if e == "hs6" else _text(frame, e)) for e in ENTITIES}
+    keys = {e: (hs6 if e == "hs6" else _text(frame, e)) for e in (*ENTITIES, *entities)}
+    keys = {e: (k if e in ENTITIES or k.isna().all() else k.where(k.isna(), k.astype(str))) for e, k in keys.items()}
     texts = {}
     for c in categorical:
         if c == "hs2" and "hs2" not in frame.columns:
@@ -376,19 +360,19 @@ def _assemble(stats: Mapping[str, np.ndarray], n: int, meta: Meta) -> np.ndarray
     """Features (rows × meta.names) from raw statistics: the one place both paths meet."""
     cols: dict[str, np.ndarray] = {}
     prior = stats["prior"]
-    for e in ENTITIES:
+    for e in meta.entities:
         cnt, pos = stats[f"{e}:n"], stats[f"{e}:pos"]
         cols[f"{e}_n"] = np.log1p(cnt)
         cols[f"{e}_rate"] = (pos + SMOOTHING * prior) / (cnt + SMOOTHING)
         if e in REVENUE_ENTITIES:
             cols[f"{e}_revenue"] = np.log1p(stats[f"{e}:rev"] / np.maximum(cnt, 1.0))
-    pn, ppos = stats["hs6|origin:n"], stats["hs6|origin:pos"]
-    cols["hs6_origin_n"] = np.log1p(pn)
-    cols["hs6_origin_rate"] = (ppos + SMOOTHING * prior) / (pn + SMOOTHING)
+    for a, b in meta.crosses:
+        cnt, pos = stats[f"{a}|{b}:n"], stats[f"{a}|{b}:pos"]
+        cols[f"{a}_{b}_n"] = np.log1p(cnt)
+        cols[f"{a}_{b}_rate"] = (pos + SMOOTHING * prior) / (cnt + SMOOTHING)
     hs6n = stats["hs6:n"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        cols["origin_share"] = np.where(hs6n > 0, pn / np.maximum(hs6n, 1.0), np.nan)
-    cols["importer_hs6_n"] = np.log1p(stats["importer|hs6:n"])
+        cols["origin_share"] = np.where(hs6n > 0, stats["hs6|origin:n"] / np.maximum(hs6n, 1.0), np.nan)
     cols["importer_days"] = stats["importer_days"]
     cols["importer_new"] = (stats["importer:n"] == 0).astype(float)
     use_pair = np.nan_to_num(stats["pair_n"]) >= MIN_PAIR
@@ -444,21 +428,23 @@ def make_meta(frame: pd.DataFrame, *, exclude: Iterable[str] = ()) -> Meta:
     for c in (*BASE_CATEGORICAL, *cat_extra):
         counts = prepared_texts[c].dropna().astype(str).value_counts()
         categorical[c] = tuple(sorted(str(v) for v, k in counts.items() if k >= MIN_LEVEL))
-    names = (*NUMERIC_NAMES, *(f"cat_{c}" for c in categorical), *(f"num_{c}" for c in num_extra))
-    return Meta(names, categorical, tuple(num_extra), exclude)
+    entities = (*ENTITIES, *(c for c in (*BASE_ENCODED, *cat_extra) if c not in ENTITIES))
+    numeric = (*_entity_names(entities), *_cross_names(CROSSES), *OTHER_NAMES)
+    names = (*numeric, *(f"cat_{c}" for c in categorical), *(f"num_{c}" for c in num_extra))
+    return Meta(names, categorical, tuple(num_extra), exclude, FEATURES_VERSION, entities, CROSSES)
 
 
 def build_training_features(frame: pd.DataFrame, meta: Meta | None = None, *, exclude: Iterable[str] = ()) -> tuple[pd.DataFrame, Meta]:
     """Features of every row from earlier rows only; `meta` (encodings) is learned from the frame unless given."""
     meta = meta or make_meta(frame, exclude=exclude)
-    p = _prepare(frame, meta.categorical)
+    p = _prepare(frame, meta.categorical, meta.entities)
     n = len(frame)
     label = np.nan_to_num(p.label)
     stats = _row_stats(p, meta, frame)
-    for e in ENTITIES:
+    for e in dict.fromkeys((*ENTITIES, *meta.entities)):
         cnt, pos, rev = _past_sums(_codes(p.keys[e]), p.day, [label, p.revenue])
         stats[f"{e}:n"], stats[f"{e}:pos"], stats[f"{e}:rev"] = cnt, pos, rev
-    for a, b in PAIRS:
+    for a, b in dict.fromkeys((*PAIRS, *meta.crosses)):
         cnt, pos = _past_sums(_codes(p.keys[a], p.keys[b]), p.day, [label])
         stats[f"{a}|{b}:n"], stats[f"{a}|{b}:pos"] = cnt, pos
     all_n, all_pos = _past_sums(np.zeros(n, dtype=np.int64), p.day, [label])
@@ -491,26 +477,6 @@ def _prior(n: np.ndarray | float, pos: np.ndarray | float) -> Any:
         return np.where(n_arr >= 100, pos_arr / np.maximum(n_arr, 1.0), DEFAULT_PRIOR)
 
 
-# --- scoring: a snapshot of history, looked up ------------------------------------------------
-
-
-@dataclass
-class Snapshot:
-    """Track records and references from all history before `until`, for scoring new declarations."""
-
-    until: date
-    rows: int
-    positives: float
-    track: dict[str, dict[str, dict[str, float]]]  # "importer" / "hs6|origin" -> "n"/"pos"/"rev" -> key -> value
-    first_day: dict[str, int]  # importer -> first day number seen
-    refs: dict[str, dict[str, dict[str, float]]]  # "price"/"pair"/"kgpu"/"kgprice" -> "med"/"mad"/"n" -> key -> value
-
-    @property
-    def prior(self) -> float:
-        """The global fraud rate used as prior."""
-        return float(_prior(self.rows, self.positives))
-
-
 def _join(*parts: pd.Series) -> pd.Series:
     out = parts[0].astype(str)
     missing = parts[0].isna()
@@ -520,165 +486,7 @@ def _join(*parts: pd.Series) -> pd.Series:
     return out.where(~missing, None)
 
 
-def make_snapshot(frame: pd.DataFrame, until: date) -> Snapshot:
-    """Freeze track records and references from the rows of `frame` declared before `until`."""
-    days = _days(frame) if len(frame) else np.zeros(0, dtype=np.int64)
-    past = frame.loc[days < _day_number(until)]
-    p = _prepare(past, ())
-    label = np.nan_to_num(p.label)
-    track: dict[str, dict[str, dict[str, float]]] = {}
-    work = pd.DataFrame({"label": label, "rev": p.revenue}, index=past.index)
-    for e in ENTITIES:
-        g = work.groupby(p.keys[e].to_numpy(dtype=object), dropna=True)
-        track[e] = {"n": g.size().astype(float).to_dict(), "pos": g["label"].sum().to_dict(), "rev": g["rev"].sum().to_dict()}
-    for a, b in PAIRS:
-        key = _join(p.keys[a], p.keys[b])
-        g = work.groupby(key.to_numpy(dtype=object), dropna=True)
-        track[f"{a}|{b}"] = {"n": g.size().astype(float).to_dict(), "pos": g["label"].sum().to_dict()}
-    first = pd.Series(p.day, index=past.index).groupby(p.keys["importer"].to_numpy(dtype=object), dropna=True).min()
-    honest = label == 0
-    refs_tables = _references(p.lp[honest], p.lk[honest], p.lkp[honest], p.keys["hs6"][honest], p.keys["origin"][honest])
-    refs = {name: {col: t[col].to_dict() for col in t.columns} for name, t in refs_tables.items()}
-    return Snapshot(until, len(past), float(label.sum()), track, {str(k): int(v) for k, v in first.items()}, refs)
+# The scoring side lives in snapshot.py; its names are part of this module's interface.
+from smartcustoms.risk.model.snapshot import RowEncoder, Snapshot, build_scoring_features, make_snapshot  # noqa: E402
 
-
-class _Keys:
-    """A key column factorised once: lookups go through its distinct values only."""
-
-    def __init__(self, texts: Sequence[Any], codes: np.ndarray) -> None:
-        self.texts, self.codes = texts, codes
-
-    @classmethod
-    def of(cls, series: pd.Series) -> _Keys:
-        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-        return cls([str(u) for u in uniques], np.asarray(codes, dtype=np.int64))
-
-    @classmethod
-    def pair(cls, a: _Keys, b: _Keys) -> _Keys:
-        nb = len(b.texts) + 1
-        combined = np.where((a.codes < 0) | (b.codes < 0), -1, a.codes * nb + b.codes)
-        codes, uniques = pd.factorize(combined, use_na_sentinel=False)
-        texts = [f"{a.texts[c // nb]}|{b.texts[c % nb]}" if c >= 0 else None for c in uniques]
-        return cls(texts, np.asarray(codes, dtype=np.int64))
-
-    def look(self, table: Mapping[str, float], default: float) -> np.ndarray:
-        values = np.fromiter((table.get(t, default) if t is not None else default for t in self.texts), dtype=float, count=len(self.texts))
-        out: np.ndarray = np.append(values, default)[self.codes]  # code -1 (missing) reads the default at the end
-        return out
-
-
-def build_scoring_features(frame: pd.DataFrame, snapshot: Snapshot, meta: Meta) -> pd.DataFrame:
-    """Features of new rows (declared on or after `snapshot.until`) from the snapshot, vectorised."""
-    p = _prepare(frame, meta.categorical)
-    n = len(frame)
-    stats = _row_stats(p, meta, frame)
-    keys = {e: _Keys.of(p.keys[e]) for e in ENTITIES}
-    for e in ENTITIES:
-        t = snapshot.track[e]
-        stats[f"{e}:n"], stats[f"{e}:pos"], stats[f"{e}:rev"] = (keys[e].look(t[c], 0.0) for c in ("n", "pos", "rev"))
-    for a, b in PAIRS:
-        t, pk = snapshot.track[f"{a}|{b}"], _Keys.pair(keys[a], keys[b])
-        stats[f"{a}|{b}:n"], stats[f"{a}|{b}:pos"] = pk.look(t["n"], 0.0), pk.look(t["pos"], 0.0)
-    stats["prior"] = np.full(n, snapshot.prior)
-    first = keys["importer"].look({k: float(v) for k, v in snapshot.first_day.items()}, np.nan)
-    stats["importer_days"] = np.where(np.isnan(first), 0.0, p.day - first)
-    hs6, pair = keys["hs6"], _Keys.pair(keys["hs6"], keys["origin"])
-    r = snapshot.refs
-    stats.update(
-        {
-            "price_med": hs6.look(r["price"]["med"], np.nan),
-            "price_mad": hs6.look(r["price"]["mad"], np.nan),
-            "price_n": hs6.look(r["price"]["n"], np.nan),
-            "pair_med": pair.look(r["pair"]["med"], np.nan),
-            "pair_n": pair.look(r["pair"]["n"], np.nan),
-            "kgpu_med": hs6.look(r["kgpu"]["med"], np.nan),
-            "kgpu_mad": hs6.look(r["kgpu"]["mad"], np.nan),
-            "kgprice_med": hs6.look(r["kgprice"]["med"], np.nan),
-        }
-    )
-    return pd.DataFrame(_assemble(stats, n, meta), columns=list(meta.names), index=frame.index, copy=False)
-
-
-def _f(v: Any) -> float:
-    if v is None:
-        return math.nan
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _lr(a: float, b: float) -> float:
-    return math.log(a / b) if a > 0 and b > 0 else math.nan
-
-
-class RowEncoder:
-    """Features of one facts row by dictionary lookups only (the lodging path: no DataFrame)."""
-
-    def __init__(self, snapshot: Snapshot, meta: Meta) -> None:
-        self.snapshot = snapshot
-        self.meta = meta
-        self.levels = {c: {lv: float(i) for i, lv in enumerate(levels)} for c, levels in meta.categorical.items()}
-        self.prior = np.array([snapshot.prior])
-
-    def stats(self, facts: Mapping[str, Any], day: int) -> dict[str, np.ndarray]:
-        """Raw statistics of one row, as 1-element arrays for `_assemble`."""
-        s = self.snapshot
-        hs = facts.get("hs_code")
-        hs = str(hs) if hs is not None else None
-        keys: dict[str, str | None] = {e: (None if facts.get(e) is None else str(facts.get(e))) for e in ENTITIES}
-        keys["hs6"] = str(facts["hs6"]) if facts.get("hs6") is not None else (hs[:6] if hs else None)
-        qty, value, mass = _f(facts.get("quantity")), _f(facts.get("value")), _f(facts.get("net_mass_kg"))
-        origin, dep = keys["origin"], facts.get("departure_country")
-        out: dict[str, float] = {
-            "lp": _lr(value, qty),
-            "lk": _lr(mass, qty),
-            "lkp": _lr(value, mass),
-            "value": value,
-            "quantity": qty,
-            "mass": mass,
-            "transship": math.nan if origin is None or dep is None else float(origin != dep),
-        }
-        for e in ENTITIES:
-            t, k = s.track[e], keys[e]
-            out[f"{e}:n"] = t["n"].get(k, 0.0) if k is not None else 0.0
-            out[f"{e}:pos"] = t["pos"].get(k, 0.0) if k is not None else 0.0
-            out[f"{e}:rev"] = t["rev"].get(k, 0.0) if k is not None else 0.0
-        for a, b in PAIRS:
-            t = s.track[f"{a}|{b}"]
-            ka, kb = keys[a], keys[b]
-            k2 = f"{ka}|{kb}" if ka is not None and kb is not None else None
-            out[f"{a}|{b}:n"] = t["n"].get(k2, 0.0) if k2 is not None else 0.0
-            out[f"{a}|{b}:pos"] = t["pos"].get(k2, 0.0) if k2 is not None else 0.0
-        first = s.first_day.get(keys["importer"] or "")
-        out["importer_days"] = 0.0 if first is None else float(day - first)
-        hs6 = keys["hs6"]
-        pair = f"{hs6}|{origin}" if hs6 is not None and origin is not None else None
-        r = s.refs
-        nan = math.nan
-        out["price_med"] = r["price"]["med"].get(hs6, nan) if hs6 else nan
-        out["price_mad"] = r["price"]["mad"].get(hs6, nan) if hs6 else nan
-        out["price_n"] = r["price"]["n"].get(hs6, nan) if hs6 else nan
-        out["pair_med"] = r["pair"]["med"].get(pair, nan) if pair else nan
-        out["pair_n"] = r["pair"]["n"].get(pair, nan) if pair else nan
-        out["kgpu_med"] = r["kgpu"]["med"].get(hs6, nan) if hs6 else nan
-        out["kgpu_mad"] = r["kgpu"]["mad"].get(hs6, nan) if hs6 else nan
-        out["kgprice_med"] = r["kgprice"]["med"].get(hs6, nan) if hs6 else nan
-        for c, lv in self.levels.items():
-            v = facts.get(c)
-            if v is None and c in ("hs2", "hs4") and hs:
-                v = hs[: int(c[2])]
-            out[f"cat:{c}"] = lv.get(str(v), nan) if v is not None else nan
-        for c in self.meta.numeric_extras:
-            out[f"num:{c}"] = _f(facts.get(c))
-        arrays = {k: np.array([v], dtype=float) for k, v in out.items()}
-        arrays["prior"] = self.prior
-        return arrays
-
-    def features(self, rows: Sequence[Mapping[str, Any]], on: date) -> np.ndarray:
-        """Feature matrix (len(rows) × features) for facts rows assessed on a day."""
-        day = _day_number(on)
-        out = np.empty((len(rows), len(self.meta.names)))
-        for i, facts in enumerate(rows):
-            out[i] = _assemble(self.stats(facts, day), 1, self.meta)[0]
-        return out
+__all__ = ["RowEncoder", "Snapshot", "build_scoring_features", "make_snapshot"]
