@@ -19,6 +19,7 @@ from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, h
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.risk import app as risk_app
+from smartcustoms.cli.roster import app as officer_app
 from smartcustoms.cli.simulate import simulate
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
@@ -38,6 +39,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(declaration_app, name="declaration")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
+app.add_typer(officer_app, name="officer")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
