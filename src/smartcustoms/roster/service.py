@@ -71,7 +71,7 @@ def _officer_user(session: Session, name: str, within: str | None) -> User:
     if user.role not in ROSTER_ROLES:
         roles = ", ".join(r.value for r in ROSTER_ROLES)
         problems.append(Problem("ROS-OFF-001", "/name", f"{name} is a {user.role.value}; the roster holds {roles} users only."))
-    if not user.office_code:
+    elif not user.office_code:
         problems.append(Problem("ROS-OFF-002", "/name", f"{name} has no office; give them one first (user add --office)."))
     if problems:
         raise ValidationFailed(f"{name} cannot be put on the roster.", problems)
