@@ -14,7 +14,7 @@ from smartcustoms.auth.models import Role, User
 from smartcustoms.auth.service import Principal
 from smartcustoms.errors import NotFound, Problem, ValidationFailed
 from smartcustoms.roster import domain, repository
-from smartcustoms.roster.models import ROSTER_ROLES, Assignment, Duty, OfficerProfile
+from smartcustoms.roster.models import ROSTER_ROLES, Duty, OfficerProfile
 from smartcustoms.roster.repository import OfficerRow
 from smartcustoms.roster.schemas import OfficerRead
 
@@ -137,9 +137,8 @@ def set_officer(
 # --- assignment by draw ---------------------------------------------------------------------------
 
 
-def _secret(session: Session, office: str, *, actor: Actor, now: datetime) -> tuple[bytes, str]:
+def _secret(session: Session, office: str, seed: int | None, *, actor: Actor, now: datetime) -> tuple[bytes, str]:
     """The office's dispatch seed as an HMAC key, and its public fingerprint; made at the office's first draw."""
-    seed = repository.seed_of(session, office)
     if seed is None:
         seed = secrets.randbits(62)
         if repository.insert_seed(session, office=office, seed=seed, now=now):
@@ -202,15 +201,16 @@ def assign(
         if need <= domain.chapters_of(row.chapters) and row.load < row.capacity:
             ids[row.name] = row.user_id
             candidates.append(domain.Candidate(row.name, row.capacity - row.load))
-    secret, fingerprint = _secret(session, office, actor=actor, now=now)
-    seed_ref = f"{task_ref}/{repository.draws_of(session, task_ref)}"
+    seed, earlier = repository.seed_and_draws(session, office=office, task_ref=task_ref)
+    secret, fingerprint = _secret(session, office, seed, actor=actor, now=now)
+    seed_ref = f"{task_ref}/{earlier}"
     drawn = domain.draw(candidates, seed_ref, secret=secret, k=k, exclude=exclude)
     if drawn is None:
         return None
     drawn["seed"] = fingerprint
-    for name in drawn["chosen"]:
-        session.add(Assignment(user_id=ids[name], task_ref=task_ref, office=office, assigned_at=now))
-    session.flush()
+    repository.add_assignments(
+        session, [{"user_id": ids[n], "task_ref": task_ref, "office": office, "assigned_at": now} for n in drawn["chosen"]]
+    )
     record(
         session,
         actor=actor,
