@@ -238,3 +238,33 @@ def test_many_concurrent_assignments_fill_the_caps_exactly(rt: Runtime) -> None:
             ).all()
         )
     assert per == {"p": 2, "q": 2, "r": 2}
+
+
+def test_two_first_settings_of_one_officer_at_once_take_turns(rt: Runtime) -> None:
+    _user(rt, "newcomer")
+    first_set, errors = threading.Event(), []  # type: threading.Event, list[BaseException]
+
+    def first() -> None:
+        with rt.write() as s:
+            service.set_officer(s, name="newcomer", capacity=4, actor=OPERATOR, now=NOW)
+            first_set.set()
+            threading.Event().wait(0.4)
+
+    def second() -> None:
+        first_set.wait(10)
+        try:
+            with rt.write() as s:
+                service.set_officer(s, name="newcomer", duty="off", actor=OPERATOR, now=NOW)
+        except BaseException as exc:  # the unique profile row inserted twice
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    with rt.read() as s:
+        got = service.get_officer(s, name="newcomer")
+    assert (got.capacity, got.duty) == (4, Duty.off)
+    assert [e.action for e in _journal(rt, "officer.added") + _journal(rt, "officer.changed")] == ["officer.added", "officer.changed"]

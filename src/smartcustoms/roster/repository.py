@@ -94,9 +94,13 @@ def officers(session: Session, *, office: str | None = None, name: str | None = 
     return [OfficerRow(*row) for row in session.execute(stmt)]
 
 
-def user_named(session: Session, name: str) -> User | None:
-    """The user with this name."""
-    return session.scalar(select(User).where(User.name == name))
+def user_named(session: Session, name: str, *, lock: bool = False) -> User | None:
+    """The user with this name; `lock`: until the transaction ends, so that two first settings of a profile take turns.
+
+    FOR NO KEY UPDATE on PostgreSQL: rows that refer to the user (assignments, tokens) can still be written.
+    """
+    stmt = select(User).where(User.name == name)
+    return session.scalar(stmt.with_for_update(key_share=True) if lock else stmt)
 
 
 def profile(session: Session, user_id: int) -> OfficerProfile | None:

@@ -64,7 +64,7 @@ def get_officer(session: Session, *, name: str, within: str | None = None) -> Of
 
 
 def _officer_user(session: Session, name: str, within: str | None) -> User:
-    user = repository.user_named(session, name)
+    user = repository.user_named(session, name, lock=True)
     if user is None or (within is not None and user.office_code != within):
         raise NotFound(f"No officer named {name!r}.", code="officer_not_found")
     problems = []
