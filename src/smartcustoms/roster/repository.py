@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -131,12 +131,9 @@ def pool(session: Session, *, office: str, roles: Sequence[Role]) -> list[PoolRo
     return [PoolRow(*row) for row in rows]
 
 
-def lock_office(session: Session, office: str) -> None:
-    """Let one draw at a time work at the office until this transaction ends (PostgreSQL; SQLite's writers already do)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+def _office_lock(office: str) -> ColumnElement[Any]:
     key = func.hashtext(func.current_schema() + literal(":") + literal(office))
-    session.execute(select(func.pg_advisory_xact_lock(literal(DISPATCH_LOCK_CLASS, Integer), key)))
+    return func.pg_advisory_xact_lock(literal(DISPATCH_LOCK_CLASS, Integer), key)
 
 
 _SEED_AND_DRAWS = select(
@@ -145,9 +142,17 @@ _SEED_AND_DRAWS = select(
 )
 
 
-def seed_and_draws(session: Session, *, office: str, task_ref: str) -> tuple[int | None, int]:
-    """The office's dispatch seed (None before its first draw) and how many assignment rows the task has ever had."""
-    seed, n = session.connection().execute(_SEED_AND_DRAWS, {"office": office, "task_ref": task_ref}).one()
+def lock_office(session: Session, *, office: str, task_ref: str) -> tuple[int | None, int]:
+    """Let one draw at a time work at the office until this transaction ends; the office's seed and the task's draws.
+
+    PostgreSQL: a transaction-scoped advisory lock, taken in the statement that reads the seed (None
+    before the office's first draw) and how many assignment rows the task has ever had, which do
+    not depend on it. SQLite: a writing transaction already holds the one write lock.
+    """
+    stmt = _SEED_AND_DRAWS
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.add_columns(_office_lock(office))
+    seed, n, *_ = session.connection().execute(stmt, {"office": office, "task_ref": task_ref}).one()
     return (None if seed is None else int(seed)), int(n or 0)
 
 

@@ -194,14 +194,13 @@ def assign(
     if problems:
         raise ValidationFailed("The task cannot be drawn.", problems)
     need = frozenset(chapters)
-    repository.lock_office(session, office)
+    seed, earlier = repository.lock_office(session, office=office, task_ref=task_ref)
     ids: dict[str, int] = {}
     candidates = []
     for row in repository.pool(session, office=office, roles=roles):
         if need <= domain.chapters_of(row.chapters) and row.load < row.capacity:
             ids[row.name] = row.user_id
             candidates.append(domain.Candidate(row.name, row.capacity - row.load))
-    seed, earlier = repository.seed_and_draws(session, office=office, task_ref=task_ref)
     secret, fingerprint = _secret(session, office, seed, actor=actor, now=now)
     seed_ref = f"{task_ref}/{earlier}"
     drawn = domain.draw(candidates, seed_ref, secret=secret, k=k, exclude=exclude)
