@@ -268,3 +268,13 @@ def test_two_first_settings_of_one_officer_at_once_take_turns(rt: Runtime) -> No
         got = service.get_officer(s, name="newcomer")
     assert (got.capacity, got.duty) == (4, Duty.off)
     assert [e.action for e in _journal(rt, "officer.added") + _journal(rt, "officer.changed")] == ["officer.added", "officer.changed"]
+
+
+def test_a_disabled_officer_has_no_spare_capacity_and_is_never_drawn(rt: Runtime) -> None:
+    _officer(rt, "gone", capacity=3)
+    with rt.write() as s:
+        auth_service.set_active(s, name="gone", active=False, actor=OPERATOR, now=NOW)
+    with rt.read() as s:
+        assert service.get_officer(s, name="gone").spare == 0
+    with rt.write() as s:
+        assert service.assign(s, office="2248", chapters=[1], task_ref="D1", now=NOW) is None

@@ -23,7 +23,7 @@ class OfficerRead(BaseModel):
     capacity: int | None
     duty: Duty | None
     load: int = Field(description="open tasks held now")
-    spare: int = Field(description="capacity - load (0 when off the roster or at or over the cap)")
+    spare: int = Field(description="capacity - load: what a draw may give them (0 when off duty, disabled, off the roster or at the cap)")
 
 
 class OfficerPatch(BaseModel):

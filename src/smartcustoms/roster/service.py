@@ -34,7 +34,7 @@ def scope(principal: Principal) -> str | None:
 
 
 def _read(row: OfficerRow) -> OfficerRead:
-    spare = max((row.capacity or 0) - row.load, 0) if row.duty is Duty.on else 0
+    spare = max((row.capacity or 0) - row.load, 0) if row.duty is Duty.on and row.active else 0  # what a draw may give them
     return OfficerRead(
         name=row.name,
         role=row.role,
