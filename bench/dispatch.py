@@ -142,6 +142,14 @@ def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, 
                     pool_sizes.append(len(rec["candidates"]))
                     if len(rec["candidates"]) > len(last_pool):
                         last_pool = rec["candidates"]
+            server_ms: list[float] = []
+            if db == "postgresql":  # what the pool statement costs the server, whatever the scheduling of the client
+                with rt.read() as s:
+                    bound = repository._POOL.params(office=OFFICE, roles=[r.value for r in ROSTER_ROLES])
+                    sql_text = "EXPLAIN (ANALYZE, FORMAT JSON) " + str(bound.compile(rt.engine, compile_kwargs={"literal_binds": True}))
+                    for _ in range(50):
+                        plan = s.connection().exec_driver_sql(sql_text).scalar_one()
+                        server_ms.append(float(plan[0]["Execution Time"]))
             # the pure draw over the largest pool seen, and over every officer with spare capacity
             with rt.read() as s:
                 everyone = [
@@ -173,6 +181,7 @@ def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, 
         "assign_cpu_ms": _stats(call_cpu_ms),
         "assign_sql": {"min": min(sql), "max": max(sql)},
         "unit_with_commit_ms": _stats(unit_ms),
+        "pool_statement_server_ms": _stats(server_ms) if server_ms else None,
         "pure_draw_largest_pool_ms": _stats(pure(largest, 5000)),
         "pure_draw_all_free_ms": {"candidates": len(everyone), **_stats(pure(everyone, 5000))},
         "loadavg_after": loadavg(),
@@ -193,6 +202,8 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any], console: Console
         row(f"roster.service.assign ({r['assign_sql']['min']}-{r['assign_sql']['max']} SQL)", r["assign_ms"], style="bold")
         row("  its CPU time (thread)", r["assign_cpu_ms"])
         row("unit of work with commit", r["unit_with_commit_ms"])
+        if r["pool_statement_server_ms"]:
+            row("  pool statement, server execution (EXPLAIN ANALYZE, 50 runs)", r["pool_statement_server_ms"])
         row("pure draw, largest pool drawn", r["pure_draw_largest_pool_ms"])
         row(f"pure draw, all {r['pure_draw_all_free_ms']['candidates']} free officers", r["pure_draw_all_free_ms"])
         console.print(table)
