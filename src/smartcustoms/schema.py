@@ -21,7 +21,8 @@ import smartcustoms.risk.history.models
 import smartcustoms.risk.knowledge.models
 import smartcustoms.risk.model.models
 import smartcustoms.risk.parameter.models
-import smartcustoms.risk.selectivity.models  # noqa: F401  (registers the tables)
+import smartcustoms.risk.selectivity.models
+import smartcustoms.roster.models  # noqa: F401  (registers the tables)
 from smartcustoms.kit.db import Base
 
 if TYPE_CHECKING:

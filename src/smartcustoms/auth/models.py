@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     enterprise = "enterprise"
     officer = "officer"
     inspector = "inspector"
+    image_analyst = "image_analyst"  # reviews X-ray (non-intrusive inspection) images
     analyst = "analyst"
     supervisor = "supervisor"
     gate = "gate"
@@ -25,7 +26,7 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
-OFFICIAL_ROLES = frozenset({Role.officer, Role.inspector, Role.analyst, Role.supervisor, Role.admin})
+OFFICIAL_ROLES = frozenset({Role.officer, Role.inspector, Role.image_analyst, Role.analyst, Role.supervisor, Role.admin})
 
 
 class User(Base):

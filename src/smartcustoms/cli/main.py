@@ -20,6 +20,7 @@ from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.mandate import app as mandate_app
 from smartcustoms.cli.risk import app as risk_app
+from smartcustoms.cli.roster import app as officer_app
 from smartcustoms.cli.simulate import simulate
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
@@ -40,6 +41,7 @@ app.add_typer(declaration_app, name="declaration")
 app.add_typer(mandate_app, name="mandate")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
+app.add_typer(officer_app, name="officer")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

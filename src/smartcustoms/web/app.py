@@ -28,7 +28,7 @@ from smartcustoms.errors import SmartCustomsError
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
 from smartcustoms.web import pages
-from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, risk
+from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, risk, roster
 
 log = structlog.get_logger("smartcustoms.web")
 REQUESTS = Counter("smartcustoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(risk.router)
     app.include_router(risk.outcomes_router)
     app.include_router(identification.router)
+    app.include_router(roster.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _build_routes(app)
