@@ -56,6 +56,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks"):                                         "401  200  200  200  403  403  403  403  403  403  403  403",
     ("GET", "/api/v1/mandates"):                                         "401  200  200  200  403  403  403  403  403  403  403  200",
     ("GET", "/api/v1/mandates/{mandate_id}"):                            "401  200  200  404  403  403  403  403  403  403  403  200",
+    # the roster: admins, and supervisors for their own office (this supervisor has none: 404)
+    ("GET", "/api/v1/officers"):                                         "401  403  403  403  403  403  403  403  200  403  403  200",
+    ("GET", "/api/v1/officers/{name}"):                                  "401  403  403  403  403  403  403  403  404  403  403  200",
     # enterprises, users, reference data, journal
     ("GET", "/api/v1/enterprises"):                                      "401  200  200  200  200  200  403  200  200  403  403  200",
     ("GET", "/api/v1/enterprises/{uscc}"):                               "401  200  404  404  200  200  403  200  200  403  403  200",
@@ -106,6 +109,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/mandates/{mandate_id}/revocation"):                "401  403  200  404  403  403  403  403  403  403  403  403",
     ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
+    ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  404  403  403  200",
     ("POST", "/login"):                                                   "401 " * 12,
     ("POST", "/logout"):                                                  "303 " * 12,
 }
@@ -126,6 +130,8 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/declarations/{number}/outcomes"): {"json": {"source": "inspection", "hit": False}},
     ("POST", "/api/v1/declarations/{number}/decisions"): {"json": {"to": "held", "reason": "Origin to verify"}},
     ("POST", "/api/v1/declarations/{second}/withdrawal"): {"json": {"reason": "Goods sold on"}},
+    ("GET", "/api/v1/officers/{name}"): {"path": {"name": "officer"}},
+    ("PATCH", "/api/v1/officers/{name}"): {"path": {"name": "officer"}, "json": {"capacity": 6}},
     ("POST", "/api/v1/risk/classify"): {"json": {"description": "Cotton T-shirts, knitted"}},
     ("POST", "/api/v1/webhooks"): {"json": {"url": "https://hooks.example/in"}},
     ("POST", "/api/v1/mandates"): {"json": {"broker": BROKER, "valid_from": "2026-01-01"}},

@@ -34,6 +34,7 @@ RULES: dict[Role, RoleRule] = {
     Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True),
     Role.inspector: RoleRule(office_bound=True, reach=Reach.office),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
+    Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none),  # X-ray images, through their tasks
     Role.analyst: RoleRule(office_bound=False, reach=Reach.national),
     Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
