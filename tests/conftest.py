@@ -77,6 +77,8 @@ NON_REFERENCE_TABLES = (
     "declaration",
     "declaration_number_counter",
     "rejected_submission",
+    "web_session",
+    "sign_in_failure",
     "api_token",
     "app_user",
     "enterprise",
