@@ -65,7 +65,9 @@ def test_a_wrong_password_answers_401_with_the_error_and_sets_no_cookie(client: 
 
 
 def test_the_name_echoed_on_a_failed_login_is_html_escaped(client: TestClient, world: World) -> None:
-    r = client.post("/login", data={**login_csrf(client), "name": '"><script>alert(1)</script>', "password": "whatever1"}, follow_redirects=False)
+    r = client.post(
+        "/login", data={**login_csrf(client), "name": '"><script>alert(1)</script>', "password": "whatever1"}, follow_redirects=False
+    )
     assert r.status_code == 401
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
