@@ -41,7 +41,7 @@ pytestmark = [
     pytest.mark.skipif(not SMARTCUSTOMS.exists(), reason=f"console script {SMARTCUSTOMS} is not installed"),
 ]
 API = "/api/v1/declarations"
-SECRET_40 = "s3cr3t-" + "x" * 33
+SECRET_40 = "s3cr3t-Qm7vXz2LpR9tWk4NbH8yJc6FdG1sA5eU"  # random-looking: production refuses regular secrets
 
 
 def _env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
