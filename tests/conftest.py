@@ -82,6 +82,8 @@ NON_REFERENCE_TABLES = (
     "declaration_number_counter",
     "rejected_submission",
     "mandate",
+    "web_session",
+    "sign_in_failure",
     "api_token",
     "app_user",
     "enterprise",

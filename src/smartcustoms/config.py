@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -27,6 +29,9 @@ class Settings(BaseSettings):
     storage_dir: Path = Path("var/files")
     bus_url: str = Field(default="", description="nats://host:port for JetStream; empty = in-process")
     max_document_bytes: int = 20 * 1024 * 1024
+    max_json_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="largest request body other than a document upload; larger ones answer 413 unread"
+    )
     relay_interval_seconds: float = 0.5
     relay_busy_interval_seconds: float = Field(default=0.25, ge=0, description="pause between relay batches while there is work")
     webhook_timeout_seconds: float = 5.0
@@ -46,13 +51,49 @@ class Settings(BaseSettings):
         description="PostgreSQL: declaration numbers a process reserves at a time, in a short transaction of its own "
         "(0: each number in its lodging's transaction: no gaps, but concurrent lodgings queue on the counter)",
     )
+    sign_in_window_seconds: int = Field(default=900, ge=1, le=86_400, description="the window in which failed sign-ins are counted")
+    sign_in_failures_per_name: int = Field(default=5, ge=1, description="failed sign-ins a user name may have in the window before 429")
+    sign_in_failures_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins a client address may have in the window before 429"
+    )
+    metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
-        if self.mode == "production" and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
-            raise ConfigurationError("SMARTCUSTOMS_SECRET_KEY must be set to a random value of at least 32 characters in production mode")
+        if self.mode == "production" and (why := secret_problem(self.secret_key)):
+            raise ConfigurationError(
+                f"SMARTCUSTOMS_SECRET_KEY {why} in production mode; generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if self.mode == "production" and self.metrics_token and (why := secret_problem(self.metrics_token)):
+            raise ConfigurationError(f"SMARTCUSTOMS_METRICS_TOKEN {why} in production mode")
         return self
+
+
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 12
+MIN_SECRET_BITS = 100.0  # by the characters' frequencies: 32 random hex digits give about 120
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a secret is not fit for production (None when it is): too short, the default, or of too few different characters.
+
+    A random secret of 32 or more characters passes: `secrets.token_urlsafe(32)` (43 characters, about
+    230 bits by this estimate) or 32 random hex digits (about 120); 32 times "a", the default secret
+    with a space added, or a word repeated do not.
+    """
+    if secret != secret.strip():
+        return "must not begin or end with white space"
+    if DEFAULT_SECRET in secret or secret.lower() in DEFAULT_SECRET:
+        return "must not be (or contain) the development default"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"must have at least {MIN_SECRET_LENGTH} characters"
+    counts = Counter(secret)
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts.values())
+    if len(counts) < MIN_SECRET_DISTINCT or bits < MIN_SECRET_BITS:
+        return f"looks too regular to be random (at least {MIN_SECRET_DISTINCT} different characters and about {MIN_SECRET_BITS:.0f} bits needed)"
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -82,3 +82,13 @@ class UnsupportedMediaType(SmartCustomsError):
     """The uploaded content type is not accepted."""
 
     status, default_code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class TooManyRequests(SmartCustomsError):
+    """Too many attempts; try again after `retry_after` seconds (sent as Retry-After)."""
+
+    status, default_code, title = 429, "too_many_requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, problems: list[Problem] | None = None, code: str | None = None) -> None:
+        super().__init__(detail, problems, code=code)
+        self.retry_after = max(1, retry_after)

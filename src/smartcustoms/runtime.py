@@ -25,6 +25,7 @@ from smartcustoms.risk.selectivity import service as selectivity
 
 log = structlog.get_logger("smartcustoms")
 WARM_EVERY_SECONDS = 60.0
+WARM_RETRY_SECONDS = 2.0  # until the first warm-up succeeds
 _heap_frozen = threading.Event()  # once per process
 
 
@@ -68,6 +69,7 @@ class Runtime:
             settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private_networks
         )
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set once the caches are warm (GET /readyz)
         self._thread: threading.Thread | None = None
         self._pump_lock = threading.Lock()
         self._turns = WriterTurns(self.engine.url.database) if self.engine.dialect.name == "sqlite" else None
@@ -131,8 +133,13 @@ class Runtime:
                         log.info("caches.warmed", built=built, seconds=round(time.monotonic() - warmed_at, 3))
                     if frozen := freeze_long_lived():  # only once warm: what is frozen stays
                         log.info("heap.frozen", objects=frozen)
+                    # Ready (GET /readyz) only now: before the first warm-up the first lodgings would
+                    # build the caches themselves and take seconds instead of milliseconds.
+                    self.ready.set()
                 except Exception:  # a cold cache is slower, not wrong: lodgings build it themselves
                     log.exception("caches.warm_failed")
+                    if not self.ready.is_set():  # not ready yet: try again soon rather than in a minute
+                        warmed_at -= WARM_EVERY_SECONDS - WARM_RETRY_SECONDS
             pause = self.settings.relay_interval_seconds
             try:
                 relayed, delivered = self.pump()

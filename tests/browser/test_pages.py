@@ -189,7 +189,7 @@ def test_signing_out_returns_to_the_sign_in_page_and_the_list_then_asks_to_sign_
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     assert page.url.endswith("/login")
-    assert page.context.cookies() == []
+    assert [c["name"] for c in page.context.cookies()] == ["sc_login"]  # only the sign-in form's CSRF nonce
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
     page.goto("/")
@@ -301,7 +301,7 @@ def test_a_model_scored_declaration_shows_eight_signed_feature_contributions_as_
     # Red bars push the score up, green ones down; the sign of each value says the same.
     assert all((c == "up") == v.startswith("+") for c, v in zip(classes, values, strict=True) if float(v) != 0), (classes, values)
     widths = bars.locator(".bar").evaluate_all("bs => bs.map(b => b.getBoundingClientRect().width)")
-    assert max(widths) > 0 and all(w >= 2 for w in widths), widths
+    assert max(widths) > 50 and all(w >= 2 for w in widths), widths  # the widest fills its track (static/app.js sizes them)
     page.screenshot(path=str(shots / "desktop-assessment-model.png"), full_page=True)
 
     small = phone.new_page()

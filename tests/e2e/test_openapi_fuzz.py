@@ -101,6 +101,10 @@ def app(rt: Runtime) -> FastAPI:
 def test_no_operation_ever_answers_5xx_and_every_4xx_has_the_error_body(case: Any, app: FastAPI, caller_headers: dict[str, str]) -> None:
     response = case.call(app=app, headers=caller_headers)
     where = f"{case.method} {case.formatted_path} query={case.query!r} -> {response.status_code}: {response.text[:500]}"
+    if case.formatted_path == "/readyz" and response.status_code == 503:
+        # Not ready is readiness's documented answer while no worker has warmed the caches (none runs here).
+        assert response.json()["code"] == "not_ready", where
+        return
     assert response.status_code < 500, where
     if 400 <= response.status_code < 500:
         body = response.json()

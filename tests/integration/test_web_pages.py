@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from fastapi.testclient import TestClient
 
@@ -13,8 +14,16 @@ API = "/api/v1/declarations"
 PASSWORD = "correct-horse-battery"
 
 
+def login_csrf(client: TestClient) -> dict[str, str]:
+    """The sign-in form's hidden CSRF field, as a browser gets it (GET /login sets its nonce cookie)."""
+    r = client.get("/login")
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', r.text)
+    assert found, r.text
+    return {"csrf": found.group(1)}
+
+
 def _sign_in(client: TestClient, name: str) -> None:
-    r = client.post("/login", data={"name": name, "password": PASSWORD}, follow_redirects=False)
+    r = client.post("/login", data={**login_csrf(client), "name": name, "password": PASSWORD}, follow_redirects=False)
     assert r.status_code == 303, r.text
 
 
@@ -43,27 +52,29 @@ def test_the_login_page_shows_the_form(client: TestClient) -> None:
 
 
 def test_a_wrong_password_answers_401_with_the_error_and_sets_no_cookie(client: TestClient, world: World) -> None:
-    r = client.post("/login", data={"name": "broker", "password": "wrong-horse-battery"}, follow_redirects=False)
+    r = client.post("/login", data={**login_csrf(client), "name": "broker", "password": "wrong-horse-battery"}, follow_redirects=False)
     assert r.status_code == 401
     assert '<p class="error" role="alert">Wrong name or password.</p>' in r.text
     assert 'value="broker"' in r.text  # the name is kept, the password is not
     assert "wrong-horse-battery" not in r.text
     assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
     assert SESSION_COOKIE not in client.cookies
-    unknown = client.post("/login", data={"name": "nobody", "password": PASSWORD}, follow_redirects=False)
+    unknown = client.post("/login", data={**login_csrf(client), "name": "nobody", "password": PASSWORD}, follow_redirects=False)
     assert unknown.status_code == 401 and "Wrong name or password." in unknown.text
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
 
 
 def test_the_name_echoed_on_a_failed_login_is_html_escaped(client: TestClient, world: World) -> None:
-    r = client.post("/login", data={"name": '"><script>alert(1)</script>', "password": "whatever1"}, follow_redirects=False)
+    r = client.post(
+        "/login", data={**login_csrf(client), "name": '"><script>alert(1)</script>', "password": "whatever1"}, follow_redirects=False
+    )
     assert r.status_code == 401
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
 
 
 def test_the_right_password_answers_303_and_sets_an_httponly_session_cookie(client: TestClient, world: World) -> None:
-    r = client.post("/login", data={"name": "broker", "password": PASSWORD}, follow_redirects=False)
+    r = client.post("/login", data={**login_csrf(client), "name": "broker", "password": PASSWORD}, follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcustoms.kit.db import Base
@@ -55,3 +55,34 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(80), default="default")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random value, only its SHA-256 is stored.
+
+    Checked on every request, so a session ends at once when its user signs out, changes
+    password, has their credentials revoked or is disabled (`ended_at`, `ended_reason`).
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ended_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class SignInFailure(Base):
+    """One failed sign-in, by the name tried and the client's address: what the throttle counts."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_name_at", "name", "at"), Index("ix_sign_in_failure_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

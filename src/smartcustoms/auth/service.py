@@ -7,17 +7,17 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
-from smartcustoms.auth.models import ApiToken, Role, User
+from smartcustoms.auth import passwords
+from smartcustoms.auth.models import ApiToken, Role, User, WebSession
 from smartcustoms.auth.roles import OFFICE_ROLES
 from smartcustoms.errors import Conflict, Forbidden, Problem, Unauthorized, ValidationFailed
 from smartcustoms.party import service as party_service
@@ -68,8 +68,12 @@ def add_user(
     password: str | None = None,
     actor: Actor,
     now: datetime,
+    production: bool = False,
 ) -> tuple[User, str]:
-    """Create a user and its first token; returns the user and the token in clear (shown once)."""
+    """Create a user and its first token; returns the user and the token in clear (shown once).
+
+    A password must pass `passwords.problems` (stricter in production mode).
+    """
     problems: list[Problem] = []
     enterprise_id = None
     if role is Role.enterprise:
@@ -83,8 +87,8 @@ def add_user(
                 enterprise_id = ent.id
     elif enterprise_uscc:
         problems.append(Problem("AUTH-USR-003", "/enterprise", "Only enterprise users are bound to an enterprise."))
-    if password is not None and len(password) < 8:
-        problems.append(Problem("AUTH-USR-004", "/password", "A password must have at least 8 characters."))
+    if password is not None:
+        problems.extend(passwords.problems(password, production=production))
     office_problem = _office_problem(session, role, office)
     if office_problem:
         problems.append(office_problem)
@@ -208,12 +212,24 @@ def _user_named(session: Session, name: str) -> User:
     return user
 
 
+def end_user_sessions(session: Session, *, user_id: int, reason: str, now: datetime) -> int:
+    """End every live web session of a user (password changed, credentials revoked, disabled); returns how many."""
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        .values(ended_at=now, ended_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def revoke_tokens(session: Session, *, name: str, actor: Actor, now: datetime) -> int:
-    """Revoke every live bearer token of a user (a lost laptop, a leaked script); returns how many."""
+    """Revoke every live bearer token and end every web session of a user (a lost laptop, a leaked script); returns the tokens."""
     user = _user_named(session, name)
     tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
     for t in tokens:
         t.revoked_at = now
+    ended = end_user_sessions(session, user_id=user.id, reason="revoked", now=now)
     record(
         session,
         actor=actor,
@@ -221,7 +237,7 @@ def revoke_tokens(session: Session, *, name: str, actor: Actor, now: datetime) -
         subject_type="user",
         subject_id=str(user.id),
         now=now,
-        after={"revoked": len(tokens)},
+        after={"revoked": len(tokens), "sessions_ended": ended},
     )
     token_cache.forget_all()
     return len(tokens)
@@ -232,6 +248,7 @@ def set_active(session: Session, *, name: str, active: bool, actor: Actor, now: 
     user = _user_named(session, name)
     before = user.active
     user.active = active
+    ended = 0 if active else end_user_sessions(session, user_id=user.id, reason="disabled", now=now)
     record(
         session,
         actor=actor,
@@ -240,50 +257,50 @@ def set_active(session: Session, *, name: str, active: bool, actor: Actor, now: 
         subject_id=str(user.id),
         now=now,
         before={"active": before},
-        after={"active": active},
+        after={"active": active} if active else {"active": active, "sessions_ended": ended},
     )
     token_cache.forget_all()
 
 
-def authenticate_password(session: Session, *, name: str, password: str) -> Principal:
-    """The principal for a name and password, or 401 (same answer for unknown names)."""
+WRONG_PASSWORD = "Wrong name or password."  # noqa: S105 - a message, not a password
+DEMO_REFUSED = "Demo passwords are refused in production; ask an administrator to set a new password (smartcustoms user set-password)."
+
+
+def authenticate_password(session: Session, *, name: str, password: str, production: bool = False) -> Principal:
+    """The principal for a name and password, or 401 (same answer for unknown names).
+
+    In production mode the demo data's published passwords are refused even where a user still has one.
+    """
     user = session.scalar(select(User).where(User.name == name))
     stored = user.password_hash if user is not None else None
     try:
         if stored is None or user is None or not user.active:
             _hasher.verify(dummy_hash(), password)  # same cost whether the user exists or not
-            raise Unauthorized("Wrong name or password.")
+            raise Unauthorized(WRONG_PASSWORD)
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError) as exc:
-        raise Unauthorized("Wrong name or password.") from exc
+        raise Unauthorized(WRONG_PASSWORD) from exc
+    if production and passwords.is_demo_password(password):
+        raise Unauthorized(DEMO_REFUSED, code="demo_password_refused")
     return principal_of(session, user)
 
 
-def set_password(session: Session, *, name: str, password: str, actor: Actor, now: datetime) -> None:
-    """Set a user's password for the web pages."""
+def set_password(session: Session, *, name: str, password: str, actor: Actor, now: datetime, production: bool = False) -> None:
+    """Set a user's password for the web pages; every web session of theirs ends (they sign in again)."""
     user = _user_named(session, name)
-    if len(password) < 8:
-        raise ValidationFailed("Password too short.", [Problem("AUTH-USR-004", "/password", "A password must have at least 8 characters.")])
+    if found := passwords.problems(password, production=production):
+        raise ValidationFailed("The password cannot be used.", found)
     user.password_hash = _hasher.hash(password)
-    record(session, actor=actor, action="user.password_set", subject_type="user", subject_id=str(user.id), now=now)
-
-
-def session_cookie(principal: Principal, *, secret: str, now: datetime, hours: int) -> str:
-    """A signed web-session cookie for the principal."""
-    claims = {"sub": str(principal.user_id), "iat": int(now.timestamp()), "exp": int((now + timedelta(hours=hours)).timestamp())}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def authenticate_cookie(session: Session, *, cookie: str, secret: str) -> Principal:
-    """The principal of a web-session cookie, or 401."""
-    try:
-        claims = jwt.decode(cookie, secret, algorithms=["HS256"])
-    except jwt.PyJWTError as exc:
-        raise Unauthorized("Your session has expired; please sign in again.") from exc
-    user = session.get(User, int(claims["sub"]))
-    if user is None or not user.active:
-        raise Unauthorized("Your session has expired; please sign in again.")
-    return principal_of(session, user)
+    ended = end_user_sessions(session, user_id=user.id, reason="password_set", now=now)
+    record(
+        session,
+        actor=actor,
+        action="user.password_set",
+        subject_type="user",
+        subject_id=str(user.id),
+        now=now,
+        after={"sessions_ended": ended},
+    )
 
 
 @cache

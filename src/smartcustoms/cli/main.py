@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+import urllib.request
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -104,13 +107,30 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the API and pages over HTTP (uvicorn)."""
+    """Serve the API and pages over HTTP (uvicorn); says "serving" once GET /readyz answers 200."""
     import uvicorn
 
     rt = make_runtime()
     rt.stop()
-    console.print(f"smartcustoms on http://{host}:{port}  (API docs at /docs)")
+    err_console.print(f"smartcustoms starting on http://{host}:{port}; warming caches ...")
+    threading.Thread(target=_announce_when_ready, args=(host, port), name="ready-announcer", daemon=True).start()
     uvicorn.run("smartcustoms.web.main:app", host=host, port=port, workers=workers, log_level="warning", access_log=False)
+
+
+def _announce_when_ready(host: str, port: int, *, timeout: float = 600.0) -> None:
+    """Print the "serving" line once the server's /readyz answers 200 (its caches are warm)."""
+    probe = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else f"[{host}]" if ":" in host else host  # noqa: S104
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{probe}:{port}/readyz", timeout=2) as answer:
+                if answer.status == 200:
+                    console.print(f"smartcustoms serving on http://{host}:{port}  (API docs at /docs)")
+                    return
+        except (OSError, ValueError):
+            pass  # not listening yet, or 503 while warming
+        time.sleep(0.2)
+    err_console.print(f"[red]smartcustoms on http://{host}:{port} did not become ready in {timeout:.0f} s[/red]")
 
 
 @app.command()
@@ -162,8 +182,6 @@ def relay(once: Annotated[bool, typer.Option(help="Relay what is pending and sto
     try:
         typer.echo("relaying; Ctrl-C to stop")
         while True:
-            import time
-
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
@@ -322,7 +340,15 @@ def user_add(
     rt = make_runtime()
     with handled(), rt.write() as s:
         _user, token = auth_service.add_user(
-            s, name=name, role=role, enterprise_uscc=enterprise, office=office, password=password, actor=OPERATOR, now=utcnow()
+            s,
+            name=name,
+            role=role,
+            enterprise_uscc=enterprise,
+            office=office,
+            password=password,
+            actor=OPERATOR,
+            now=utcnow(),
+            production=rt.settings.mode == "production",
         )
     rt.stop()
     err_console.print(f"user {name} ({role.value}) created; keep this token, it is not shown again:")
@@ -350,17 +376,19 @@ def user_set_password(
     name: Annotated[str, typer.Option(help="User name")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="SMARTCUSTOMS_NEW_PASSWORD")],
 ) -> None:
-    """Set a user's password for the web pages."""
+    """Set a user's password for the web pages; their web sessions end (stricter rules in production mode)."""
     rt = make_runtime()
     with handled(), rt.write() as s:
-        auth_service.set_password(s, name=name, password=password, actor=OPERATOR, now=utcnow())
+        auth_service.set_password(
+            s, name=name, password=password, actor=OPERATOR, now=utcnow(), production=rt.settings.mode == "production"
+        )
     rt.stop()
     console.print(f"password set for {name}")
 
 
 @user_app.command("revoke")
 def user_revoke(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
-    """Revoke every bearer token of a user (servers stop accepting them within SMARTCUSTOMS_AUTH_CACHE_SECONDS)."""
+    """Revoke every bearer token of a user and end their web sessions (servers stop accepting the tokens within SMARTCUSTOMS_AUTH_CACHE_SECONDS)."""
     rt = make_runtime()
     with handled(json_output), rt.write() as s:
         n = auth_service.revoke_tokens(s, name=name, actor=OPERATOR, now=utcnow())

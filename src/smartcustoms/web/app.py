@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,14 +22,17 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smartcustoms import __version__
+from smartcustoms.auth.models import Role
 from smartcustoms.config import Settings, get_settings
 from smartcustoms.declaration.schemas import DeclarationCreate
 from smartcustoms.declaration.validation import label, pointer
-from smartcustoms.errors import SmartCustomsError
+from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
 from smartcustoms.web import pages
 from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, risk, roster
+from smartcustoms.web.deps import authenticate_bearer, bearer
+from smartcustoms.web.guard import RequestGuard
 
 log = structlog.get_logger("smartcustoms.web")
 REQUESTS = Counter("smartcustoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -91,12 +95,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         description="Smart-customs platform: single-window declarations, risk, clearance and release. "
         "Every error answers `{error, code, detail, errors: [{code, pointer, message}]}`.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI (no CDN)
+        redoc_url=None,
     )
     app.state.runtime = rt
 
     @app.exception_handler(SmartCustomsError)
     async def _expected(_: Request, exc: SmartCustomsError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -143,6 +151,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         REQUESTS.labels(request.method, path, str(response.status_code)).inc()
         return response
 
+    app.add_middleware(RequestGuard, runtime=rt)  # added last: outermost, before any body is read
     app.include_router(declarations.router)
     app.include_router(notifications.router)
     app.include_router(mandates.router)
@@ -157,14 +166,39 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
-        """Liveness and database reachability."""
+        """Liveness and database reachability (for a supervisor deciding whether to restart the process)."""
         with rt.read() as s:
             s.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": rt.engine.dialect.name}
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
-    def metrics() -> Response:
-        """Prometheus metrics."""
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready yet: the caches are still warming"}})
+    def readyz() -> JSONResponse:
+        """Readiness, for a load balancer: 503 until the caches are warm and the database answers, 200 after."""
+        if not rt.ready.is_set():
+            return _body(503, "not_ready", "Not ready", "The server is warming its caches; try again in a few seconds.")
+        with rt.read() as s:
+            s.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ready", "version": __version__, "database": rt.engine.dialect.name})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        """Swagger UI from the files shipped in web/static: works without internet."""
+        return pages.templates.TemplateResponse(request, "docs.html", {"title": app.title, "openapi_url": app.openapi_url})
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={401: {"description": "No valid credentials"}, 403: {"description": "Not an admin's token"}},
+    )
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics: for SMARTCUSTOMS_METRICS_TOKEN or an admin's bearer token."""
+        token = bearer(request.headers.get("authorization", ""))
+        if token is None:
+            raise Unauthorized("Send 'Authorization: Bearer <token>': SMARTCUSTOMS_METRICS_TOKEN or an admin's token.")
+        wanted = rt.settings.metrics_token
+        if not (wanted and hmac.compare_digest(token.encode(), wanted.encode())):
+            authenticate_bearer(rt, token).require(Role.admin)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi() -> dict[str, Any]:

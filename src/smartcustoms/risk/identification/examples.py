@@ -139,7 +139,12 @@ def history_examples(
     text_of: dict[str, str] = {}
     for u in uses:
         k, heading = key(u.description), u.hs_code[:4]
-        if not k or len(heading) != 4 or not (heading.isascii() and heading.isdigit()) or (headings is not None and heading not in headings):
+        if (
+            not k
+            or len(heading) != 4
+            or not (heading.isascii() and heading.isdigit())
+            or (headings is not None and heading not in headings)
+        ):
             continue
         text_of.setdefault(k, u.description.strip())
         traders[k, heading].add(u.trader)

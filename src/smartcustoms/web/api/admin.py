@@ -145,6 +145,7 @@ def add_user(rt: RuntimeDep, who: PrincipalDep, body: UserCreate) -> UserCreated
             password=body.password,
             actor=who.actor(),
             now=utcnow(),
+            production=rt.settings.mode == "production",
         )
         return UserCreated(id=user.id, name=user.name, role=user.role, token=token)
 
