@@ -32,11 +32,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     #                                                                    anon brkr impt othr offc oftj insp anls supv gate agcy admn
     # operations, documentation and pages
     ("GET", "/healthz"):                                                  PUBLIC,
-    ("GET", "/metrics"):                                                  PUBLIC,
+    ("GET", "/readyz"):                                                  "503 " * 12,
+    ("GET", "/metrics"):                                                 "401  403  403  403  403  403  403  403  403  403  403  200",
     ("GET", "/openapi.json"):                                             PUBLIC,
     ("GET", "/docs"):                                                     PUBLIC,
-    ("GET", "/docs/oauth2-redirect"):                                     PUBLIC,
-    ("GET", "/redoc"):                                                    PUBLIC,
     ("GET", "/static"):                                                   PUBLIC,
     ("GET", "/login"):                                                    PUBLIC,
     ("GET", "/"):                                                        "303  200  200  200  200  200  200  200  200  403  403  200",
@@ -110,7 +109,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
     ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  404  403  403  200",
-    ("POST", "/login"):                                                   "401 " * 12,
+    ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
 }
 # fmt: on
