@@ -219,9 +219,9 @@ def check_items(session: Session, items: Sequence[Mapping[str, Any]]) -> list[Mi
     """Declared lines (`line`, `hs_code`, `description`) whose heading the description does not support.
 
     A line is flagged when the calibrated probability of its declared heading's chapter is below
-    `domain.CHAPTER_THRESHOLD` (see `Classifier.judge`; the same-chapter rule on the top heading's
-    probability is off by default, `domain.FLAG_THRESHOLD` above 1). Lines without a description
-    or a code are skipped; without an HS nomenclature in the database nothing is flagged.
+    `domain.CHAPTER_THRESHOLD`, or when the declared heading is not among the three likeliest while
+    the likeliest has at least `domain.FLAG_THRESHOLD` (see `Classifier.judge`). Lines without a
+    description or a code are skipped; without an HS nomenclature in the database nothing is flagged.
     """
     try:
         clf = classifier(session)
