@@ -60,6 +60,7 @@ USERS: tuple[tuple[str, Role, int | None, str | None], ...] = (
     ("ningbo", Role.enterprise, 3, None),
     ("officer", Role.officer, None, "2248"),
     ("inspector", Role.inspector, None, "2248"),
+    ("xray", Role.image_analyst, None, "2248"),
     ("analyst", Role.analyst, None, None),
     ("supervisor", Role.supervisor, None, None),
     ("gate", Role.gate, None, "2248"),
