@@ -16,9 +16,10 @@ from smartcustoms.duty.schemas import DutiesRead, GuaranteeCreate, GuaranteeRead
 from smartcustoms.duty.service import money
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.tariff import service as tariff_service
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import PrincipalDep, RuntimeDep
 
-router = APIRouter(tags=["duty"])
+router = APIRouter(tags=["duty"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "Role not allowed"},
