@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import User
-from smartcustoms.auth.roles import NATIONAL_ROLES, OFFICE_ROLES, RULES
+from smartcustoms.auth.roles import NATIONAL_ROLES, OFFICE_OPTIONAL_ROLES, OFFICE_ROLES, RULES
 from smartcustoms.runtime import Runtime
 from tests.conftest import World, example
 
@@ -53,5 +53,22 @@ def test_every_role_has_one_rule_and_office_roles_are_not_national() -> None:
     from smartcustoms.auth.models import Role
 
     assert set(RULES) == set(Role)
-    assert {r.value for r in OFFICE_ROLES} == {"officer", "inspector", "gate"}
+    assert {r.value for r in OFFICE_ROLES} == {"officer", "inspector", "gate", "image_analyst"}
+    assert {r.value for r in OFFICE_OPTIONAL_ROLES} == {"supervisor"}
     assert not OFFICE_ROLES & NATIONAL_ROLES
+
+
+def test_a_supervisor_with_an_office_supervises_that_office_and_one_without_every_office(client: TestClient, world: World) -> None:
+    admin = world.headers("admin")
+    number = client.post(f"{API}/declarations", json=example(), headers=world.headers("broker")).json()["number"]  # at 2248
+    unknown = client.post(f"{API}/users", json={"name": "boss-x", "role": "supervisor", "office": "9999"}, headers=admin)
+    assert unknown.status_code == 422 and _codes(unknown) == [("AUTH-USR-007", "/office")]
+    tianjin = client.post(f"{API}/users", json={"name": "boss-tj", "role": "supervisor", "office": "0202"}, headers=admin)
+    shanghai = client.post(f"{API}/users", json={"name": "boss-sh", "role": "supervisor", "office": "2248"}, headers=admin)
+    assert tianjin.status_code == shanghai.status_code == 201
+    tj = {"Authorization": f"Bearer {tianjin.json()['token']}"}
+    sh = {"Authorization": f"Bearer {shanghai.json()['token']}"}
+    assert client.get(f"{API}/declarations", headers=tj).json()["total"] == 0
+    assert client.get(f"{API}/declarations/{number}", headers=tj).status_code == 404
+    assert client.get(f"{API}/declarations/{number}", headers=sh).status_code == 200
+    assert client.get(f"{API}/declarations", headers=world.headers("supervisor")).json()["total"] == 1  # headquarters

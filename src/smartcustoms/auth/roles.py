@@ -27,6 +27,7 @@ class RoleRule:
     decides: bool = False  # rejects or holds a declaration by hand
     grants_mandates: bool = False  # grants and revokes electronic mandates (as the importer)
     lists_all_mandates: bool = False
+    office_optional: bool = False  # may name one office (then works there) or none (national, e.g. headquarters)
 
 
 RULES: dict[Role, RoleRule] = {
@@ -36,7 +37,7 @@ RULES: dict[Role, RoleRule] = {
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
     Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none),  # X-ray images, through their tasks
     Role.analyst: RoleRule(office_bound=False, reach=Reach.national),
-    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True),
+    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True, office_optional=True),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
     Role.bank: RoleRule(office_bound=False, reach=Reach.none),  # confirms duty payments (POST /api/v1/payments)
     Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True),
@@ -44,6 +45,7 @@ RULES: dict[Role, RoleRule] = {
 
 OFFICE_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_bound)
 NATIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.reach is Reach.national)
+OFFICE_OPTIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_optional)
 DECIDERS = frozenset(r for r, rule in RULES.items() if rule.decides)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth import passwords
 from smartcustoms.auth.models import ApiToken, Role, User, WebSession
-from smartcustoms.auth.roles import OFFICE_ROLES
+from smartcustoms.auth.roles import OFFICE_OPTIONAL_ROLES, OFFICE_ROLES
 from smartcustoms.errors import Conflict, Forbidden, Problem, Unauthorized, ValidationFailed
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import Enterprise
@@ -122,11 +122,17 @@ def add_user(
 def _office_problem(session: Session, role: Role, office: str | None) -> Problem | None:
     """Office roles need a customs office in force from the reference list; national roles take none."""
     if role not in OFFICE_ROLES:
+        if office is not None and role in OFFICE_OPTIONAL_ROLES:
+            return _known_office_problem(session, office)
         if office is not None:
             return Problem("AUTH-USR-008", "/office", f"The {role.value} role is not bound to a customs office; give none.")
         return None
     if not office:
         return Problem("AUTH-USR-006", "/office", f"A user of the {role.value} role works at one customs office: give its code.")
+    return _known_office_problem(session, office)
+
+
+def _known_office_problem(session: Session, office: str) -> Problem | None:
     known = session.scalar(select(CustomsOffice.code).where(CustomsOffice.code == office, CustomsOffice.valid_to.is_(None)))
     if known is None:
         shown = office if office.isprintable() else repr(office)

@@ -52,13 +52,14 @@ def scope(principal: Principal) -> tuple[int | None, str | None]:
     """(enterprise id, office) limiting what the principal may see; 403 for roles that see none.
 
     An enterprise sees what it lodged and what was lodged in its name (the owners fixed at
-    lodging, never the content); office roles see their office, and nothing without one.
+    lodging, never the content); office roles see their office, and nothing without one; a
+    supervisor with an office sees that office, one without (headquarters) every office.
     """
     reach = rule(principal.role).reach
     if reach is Reach.own:
         return (principal.enterprise_id if principal.enterprise_id is not None else 0), None
     if reach is Reach.national:
-        return None, None
+        return None, (principal.office if rule(principal.role).office_optional else None)
     if reach is Reach.office:
         if not principal.office:
             raise Forbidden(f"Your {principal.role.value} user has no customs office, so it sees no declarations.", code="no_office")
