@@ -39,10 +39,11 @@ ERROR_TEXT = {
     "not_found": (N_("Not found"), N_("No such declaration, or it is not yours to see.")),
     "csrf_failed": (N_("Forbidden"), N_("The form has expired or did not come from this site; reload the page and try again.")),
     "forbidden": (N_("Forbidden"), N_("Your role may not do this.")),
+    "not_a_trader": (N_("Forbidden"), N_("Only an enterprise's users lodge declarations and upload documents.")),
     "conflict": (N_("Conflict"), N_("This is not possible in the declaration's current state; nothing was changed.")),
     "integrity_error": (N_("Internal error"), N_("The stored content failed its integrity check and is not shown.")),
     "payload_too_large": (N_("File too large"), N_("The file is larger than the limit; nothing was added.")),
-    "unsupported_media_type": (N_("File type not accepted"), N_("Upload a PDF, an image or an office document.")),
+    "unsupported_media_type": (N_("File type not accepted"), N_("Upload a PDF, an image, or an XML, JSON, CSV or text file.")),
     "validation_failed": (N_("Not accepted"), N_("The request has problems; nothing was changed.")),
 }
 SIGN_IN_ERRORS = {
