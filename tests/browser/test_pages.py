@@ -74,7 +74,7 @@ def test_choosing_withdrawn_in_the_status_filter_updates_the_table_through_htmx_
         page.get_by_label("Status").select_option("withdrawn")
     assert answer.value.status == 200
     assert answer.value.request.headers.get("hx-request") == "true"
-    assert answer.value.url.endswith("/declarations/rows?status=withdrawn")
+    assert answer.value.url.endswith("/declarations/rows?status=withdrawn&lane=")
     expect(page.locator("#rows > p")).to_have_text("1 declaration · withdrawn")
     assert _table(page) == [_broker_rows(lodged)[1]]
 
@@ -136,7 +136,7 @@ def _stacked_as_cards(page: Page) -> None:
         cells = first.locator("td")
         labels = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
         expected = cells.evaluate_all("tds => tds.map(td => JSON.stringify(td.dataset.label))")
-        assert labels == expected and len(labels) == 6
+        assert labels == expected and len(labels) == table.locator("thead th").count() >= 6
         boxes = [cells.nth(i).bounding_box() for i in range(cells.count())]
         assert all(b is not None for b in boxes)
         tops = [b["y"] for b in boxes if b is not None]
