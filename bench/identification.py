@@ -43,7 +43,9 @@ from smartcustoms.risk.identification import domain as D
 from smartcustoms.risk.identification import service
 
 DATA = Path(__file__).parent / "data" / "identification.csv"
-FALSE_FLAG_TARGET = 0.01  # on the development part, leaving room under the 2 % goal on unseen descriptions
+# On the development part: an eighth of the 2 % goal, since unseen descriptions were flagged four
+# times as often as the development part's before (2.8 % against 0.7 %, docs/benchmarks.md).
+FALSE_FLAG_TARGET = 0.0025
 
 
 def labelled(path: Path = DATA) -> list[D.Labelled]:
@@ -117,12 +119,12 @@ def calibrate(clf: D.Classifier, dev: Sequence[D.Labelled], seed: int) -> dict[s
     cjk = [(i.description, i.heading) for i in dev if D.has_cjk(i.description)]
     temperature, temperature_cjk = D.fit_temperature(clf, latin, grid_t), D.fit_temperature(clf, cjk, grid_t)
     fitted = clf.calibrated(temperature=temperature, temperature_cjk=temperature_cjk)
-    centroid_temperature, mix = D.fit_mixture(fitted, [(i.description, i.heading) for i in dev])
-    fitted = fitted.calibrated(centroid_temperature=centroid_temperature, mix=mix)
+    neighbour_temperature, mix, neighbours = D.fit_mixture(fitted, [(i.description, i.heading) for i in dev])
+    fitted = fitted.calibrated(neighbour_temperature=neighbour_temperature, mix=mix, neighbours=neighbours)
     grid = []
-    for chapter_threshold in (0.002, 0.005, 0.01, 0.02, 0.03, 0.05):
-        for chapter_confidence in (0.0, 0.3, 0.5, 0.7, 0.8, 0.9):
-            for threshold in (0.9, 0.99, 1.01):
+    for chapter_threshold in (0.001, 0.002, 0.003, 0.005, 0.01, 0.02):
+        for chapter_confidence in (0.0, 0.3, 0.5):
+            for threshold in (0.99, 1.01):
                 c = fitted.calibrated(chapter_threshold=chapter_threshold, threshold=threshold, chapter_confidence=chapter_confidence)
                 grid.append(
                     {
@@ -133,11 +135,14 @@ def calibrate(clf: D.Classifier, dev: Sequence[D.Labelled], seed: int) -> dict[s
                     }
                 )
     ok = [g for g in grid if g["false_flags"] <= FALSE_FLAG_TARGET] or grid
-    best = max(ok, key=lambda g: (g["caught"], -g["false_flags"], g["threshold"]))
+    # At equal figures, the lower top-1 threshold: the swaps here change the chapter, so they cannot
+    # show what the same-chapter rule catches (bench.identification_sim's misclassifications do).
+    best = max(ok, key=lambda g: (g["caught"], -g["false_flags"], -g["threshold"]))
     return {
         "temperature": round(temperature, 3),
         "temperature_cjk": round(temperature_cjk, 3),
-        "centroid_temperature": centroid_temperature,
+        "neighbour_temperature": neighbour_temperature,
+        "neighbours": neighbours,
         "mix": mix,
         "best": best,
         "grid": grid,
@@ -170,7 +175,8 @@ def run(part_name: str, seed: int, do_calibrate: bool, say: Callable[[str], None
             "threshold": clf.threshold,
             "chapter_threshold": clf.chapter_threshold,
             "chapter_confidence": clf.chapter_confidence,
-            "centroid_temperature": clf.centroid_temperature,
+            "neighbours": clf.neighbours,
+            "neighbour_temperature": clf.neighbour_temperature,
             "mix": clf.mix,
         },
         "timing": times,
@@ -197,8 +203,8 @@ def show(r: dict[str, Any], say: Callable[[str], None]) -> None:
     if "calibration" in r:
         cal = r["calibration"]
         say(
-            f"calibration on dev: temperature {cal['temperature']} (Chinese {cal['temperature_cjk']}), centroids "
-            f"{cal['centroid_temperature']} mixed {cal['mix']}; best {json.dumps(cal['best'])}"
+            f"calibration on dev: temperature {cal['temperature']} (Chinese {cal['temperature_cjk']}), {cal['neighbours']} neighbours "
+            f"at {cal['neighbour_temperature']} mixed {cal['mix']}; best {json.dumps(cal['best'])}"
         )
         for g in cal["grid"]:
             say(

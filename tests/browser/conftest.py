@@ -22,6 +22,8 @@ import pytest
 import uvicorn
 
 from smartcustoms.declaration import service as declaration_service
+from smartcustoms.party import service as party_service
+from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.model import service as models
 from smartcustoms.risk.parameter import service as rules
@@ -30,7 +32,7 @@ from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.simulator import Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.app import create_app
-from tests.conftest import BROKER, NOW, OPERATOR, ROOT, World, example
+from tests.conftest import BROKER, NOW, OPERATOR, ROOT, World, example, grant_mandate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -165,6 +167,9 @@ def scored(rt: Runtime, world: World, lodged: Lodged, tmp_path: Path) -> str:
         models.activate(s, name=row.name, version=row.version, role="champion", actor=OPERATOR, now=NOW)
     payload = sim.declarations(3)[-1].payload(client_reference="SHIMP-2026-000127")
     payload["declarant"] = {"uscc": BROKER, "name": "Shanghai Harbour Brokerage"}
+    with rt.write() as s:  # the simulated importer, registered, grants the broker its mandate
+        party_service.add(s, data=EnterpriseCreate(uscc=payload["importer"]["uscc"], name="Simulated importer"), actor=OPERATOR, now=NOW)
+        grant_mandate(s, importer=payload["importer"]["uscc"], broker=BROKER)
     with rt.write() as s:
         receipt, _ = selectivity.lodge(s, raw=payload, principal=world.principals["broker"], now=NOW + timedelta(minutes=45))
     return str(receipt["number"])

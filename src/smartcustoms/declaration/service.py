@@ -61,7 +61,7 @@ def scope(principal: Principal) -> tuple[int | None, str | None]:
         return None, None
     if reach is Reach.office:
         if not principal.office:
-            raise Forbidden(f"Your {principal.role.value} user has no customs office; an admin must give it one.", code="no_office")
+            raise Forbidden(f"Your {principal.role.value} user has no customs office, so it sees no declarations.", code="no_office")
         return None, principal.office
     raise Forbidden(f"The {principal.role.value} role has no access to declarations.")
 

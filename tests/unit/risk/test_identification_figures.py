@@ -1,10 +1,11 @@
 """Smart identification's figures on the held-out part of the labelled set (bench/data/identification.csv), and its start-up time.
 
 The classifier is trained as on a fresh database (HS 2022 and the shipped glossary, no history).
-Measured on 2026-12-04 (docs/benchmarks.md, `python -m bench.identification`): top-1 82.7 %,
-top-3 93.7 %, 2.8 % of rightly declared items flagged, 89.9 % of swapped ones caught, ECE 0.05.
-The bars below leave a modest margin; the issue's goal (under 2 % flagged) is not met yet on the
-held-out part (it is on the development part), and the test says so rather than pretending.
+Measured on 2026-12-04 (docs/benchmarks.md, `python -m bench.identification`), after tuning on
+the development part only: top-1 87.6 % (English 89.0 %, Chinese 85.7 %), top-3 95.1 % (96.0 %,
+93.9 %), 1.2 % of rightly declared items flagged (7 of 572), 93.5 % of swapped ones caught,
+ECE 0.044. The bars below leave a modest margin on accuracy and catches; the false-flag bar is
+the issue's goal itself (under 2 %), which the measurement meets by 0.8 point (four items).
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ def test_accuracy_on_held_out_descriptions(trained: tuple[D.Classifier, float], 
     for language in ("en", "zh"):
         items = [i for i in held_out if i.language == language]
         acc = D.accuracy(D.score_pairs(clf, [(i.description, i.heading) for i in items]))
-        assert acc["top1"] >= 0.78 and acc["top3"] >= 0.90, (language, acc)
+        assert acc["top1"] >= 0.82 and acc["top3"] >= 0.91, (language, acc)
 
 
 def test_flags_on_held_out_descriptions(trained: tuple[D.Classifier, float], held_out: list[D.Labelled]) -> None:
     rates = D.flag_rates(trained[0], held_out)
-    assert rates["caught"] >= 0.85, rates  # the goal: over 85 % of headings of another chapter caught
-    assert rates["false_flags"] <= 0.04, rates  # the goal is under 2 %: measured 2.8 % on this part
+    assert rates["caught"] >= 0.90, rates  # the goal: over 85 % of headings of another chapter caught (measured 93.5 %)
+    assert rates["false_flags"] < 0.02, rates  # the goal: under 2 % of rightly declared items flagged (measured 1.2 %)
 
 
 def test_probabilities_are_calibrated_on_held_out_descriptions(trained: tuple[D.Classifier, float], held_out: list[D.Labelled]) -> None:
@@ -69,7 +70,7 @@ def test_probabilities_are_calibrated_on_held_out_descriptions(trained: tuple[D.
     ece = D.reliability(
         [t[0].probability if t else 0.0 for t in top], [bool(t) and t[0].heading == i.heading for t, i in zip(top, held_out, strict=True)]
     )
-    assert ece["ece"] <= 0.10, ece
+    assert ece["ece"] <= 0.08, ece
 
 
 def test_start_up_stays_reasonable(trained: tuple[D.Classifier, float]) -> None:

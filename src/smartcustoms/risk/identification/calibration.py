@@ -182,24 +182,26 @@ def flag_rates(classifier: Classifier, items: Sequence[Labelled], seed: int = 0)
 def fit_mixture(
     classifier: Classifier,
     pairs: Sequence[tuple[str, str]],
-    temperatures: Sequence[float] = (0.02, 0.03, 0.05, 0.07, 0.1, 0.15),
+    temperatures: Sequence[float] = (0.05, 0.1, 0.2),
     mixes: Sequence[float] = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8),
-) -> tuple[float, float]:
-    """The centroid temperature and mixing share of least log-loss of the true headings, naive Bayes temperatures as they are."""
+    neighbours: Sequence[int] = (10, 30),
+) -> tuple[float, float, int]:
+    """The neighbours' temperature, mixing share and number of least log-loss of the true headings, naive Bayes temperatures as they are."""
     nb = classifier.calibrated(mix=0.0)
     rows = []
     for text, heading in pairs:
         j = classifier.heading_index(heading)
         p, c = nb.probabilities(text), classifier.similarities(text)
         if j is not None and p is not None and c is not None:
-            rows.append((p[j], c - c.max(), j))
-    if not rows:
-        return classifier.centroid_temperature, classifier.mix
-    best, best_loss = (classifier.centroid_temperature, classifier.mix), math.inf
-    for t in temperatures:
-        q = [float(np.exp(c[j] / t) / np.exp(c / t).sum()) for _, c, j in rows]
-        for m in mixes:
-            loss = -sum(math.log(max((1 - m) * p + m * qj, 1e-12)) for (p, _, _), qj in zip(rows, q, strict=True))
-            if loss < best_loss:
-                best, best_loss = (t, m), loss
+            rows.append((float(p[j]), c, j))
+    best = (classifier.neighbour_temperature, classifier.mix, classifier.neighbours)
+    best_loss = math.inf
+    for t in temperatures if rows else ():
+        for k in neighbours:
+            votes = [(classifier.neighbour_probabilities(c, t, k), j) for _, c, j in rows]
+            q = [None if v is None else float(v[j]) for v, j in votes]
+            for m in mixes:
+                loss = -sum(math.log(max(p if qj is None else (1 - m) * p + m * qj, 1e-12)) for (p, _, _), qj in zip(rows, q, strict=True))
+                if loss < best_loss:
+                    best, best_loss = (t, m, k), loss
     return best

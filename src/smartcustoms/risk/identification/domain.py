@@ -4,9 +4,9 @@
   uni/bi/tri-grams, so Chinese needs no segmenter);
 - `examples`: training examples from the nomenclature's levels, the shipped glossary of
   commercial names (English and Chinese) and accepted declarations;
-- `classifier`: the sparse multinomial naive Bayes over 1,200-odd headings, its calibrated
-  probabilities (softmax temperature), suggestions and the mismatch flag, which reads the
-  calibrated probability of the declared heading's chapter as well as the top suggestion;
+- `classifier`: the sparse multinomial naive Bayes over 1,200-odd headings mixed with the votes of
+  the nearest training examples, its calibrated probabilities (softmax temperature), suggestions
+  and the mismatch flag, which reads the calibrated probability of the declared heading's chapter;
 - `calibration`: temperature fitting, thresholds, accuracy, reliability (ECE) and log-loss.
 """
 
@@ -30,6 +30,9 @@ from smartcustoms.risk.identification.classifier import (
     CHAPTER_CONFIDENCE,
     CHAPTER_THRESHOLD,
     FLAG_THRESHOLD,
+    MIX,
+    NEIGHBOUR_TEMPERATURE,
+    NEIGHBOURS,
     PARTS_SMOOTHING,
     SUGGEST_MEMO,
     TEMPERATURE,
@@ -97,6 +100,9 @@ __all__ = [
     "MAX_PER_HEADING",
     "MAX_PER_TRADER",
     "MIN_SHARE",
+    "MIX",
+    "NEIGHBOURS",
+    "NEIGHBOUR_TEMPERATURE",
     "PARTS_CONTEXT_WEIGHT",
     "PARTS_SMOOTHING",
     "QUALIFIERS",

@@ -10,8 +10,9 @@ forgets every cached classifier. Databases without accepted declarations and wit
 nomenclature share one classifier.
 
 Training takes one to two seconds of one core (more on a busy machine); answering one
-description takes a fraction of a millisecond, so `check_items` may run inside lodging. The first
-call in a process trains: call `refresh` at start-up to keep that off the first lodging.
+description takes under a millisecond (the naive Bayes and the ten nearest training examples),
+so `check_items` may run inside lodging. The first call in a process trains: call `refresh` at
+start-up to keep that off the first lodging.
 """
 
 from __future__ import annotations
@@ -217,10 +218,10 @@ def suggest(session: Session, description: str, k: int = 3) -> list[Suggestion]:
 def check_items(session: Session, items: Sequence[Mapping[str, Any]]) -> list[Mismatch]:
     """Declared lines (`line`, `hs_code`, `description`) whose heading the description does not support.
 
-    A line is flagged when its declared 4-digit heading is not among the three most likely ones
-    (counting those of at least 1 % probability) while the most likely heading has at least the
-    calibrated threshold (`domain.FLAG_THRESHOLD`). Lines without a description or a code are
-    skipped; without an HS nomenclature in the database nothing is flagged.
+    A line is flagged when the calibrated probability of its declared heading's chapter is below
+    `domain.CHAPTER_THRESHOLD`, or when the declared heading is not among the three likeliest while
+    the likeliest has at least `domain.FLAG_THRESHOLD` (see `Classifier.judge`). Lines without a
+    description or a code are skipped; without an HS nomenclature in the database nothing is flagged.
     """
     try:
         clf = classifier(session)
