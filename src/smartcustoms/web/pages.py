@@ -80,12 +80,18 @@ def _label(ctx: jinja2.runtime.Context, table: str, value: str | None) -> str:
     return i18n.gettext(ctx.get("lang") or i18n.DEFAULT, text) if text else (value or "").replace("_", " ")
 
 
+@jinja2.pass_context
+def _reason(ctx: jinja2.runtime.Context, event: str, reason: str) -> str:
+    return labels.event_reason(ctx.get("lang") or i18n.DEFAULT, event, reason)
+
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, extensions=["jinja2.ext.i18n"]
 )
 _env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 _env.globals["label"] = _label
 _env.filters["t"] = _gettext
+_env.globals["reason"] = _reason
 templates = Jinja2Templates(env=_env, context_processors=[_context])
 
 

@@ -26,7 +26,6 @@ from smartcustoms.web.pages import _who, csrf_refused, language, problem, templa
 router = APIRouter(include_in_schema=False)
 ITEM_ROWS = 3
 DOCUMENT_ROWS = 3
-MODES = ("sea", "air", "rail", "road", "post", "multimodal")
 NOT_A_TRADER = "Only an enterprise's users lodge declarations and upload documents."
 AT_FIELD = N_("%(where)s: %(message)s")
 
@@ -73,7 +72,7 @@ def _form_page(
         ],
         "problems": len(exc.problems) if exc else 0,
         "procedures": list(labels.PROCEDURES),
-        "modes": MODES,
+        "modes": list(labels.MODES),
         "doc_types": list(labels.DOCUMENT_TYPES),
         "item_rows": ITEM_ROWS,
         "document_rows": DOCUMENT_ROWS,

@@ -199,3 +199,16 @@ def test_problems_go_to_their_field_or_the_nearest_field_above_else_to_the_list(
         "/transport/vessel": ["missing"],
     }
     assert [p.code for p in rest] == ["DEC-DOC-001"]
+
+
+def test_the_reasons_the_system_writes_on_events_are_translated_and_peoples_own_are_kept() -> None:
+    zh = "zh-Hans"
+    assert labels.event_reason(zh, "declaration.accepted", "All intake checks passed.") == "电子审核全部通过。"
+    advance = "All intake checks passed. Advance declaration: goods not yet arrived."
+    assert labels.event_reason(zh, "declaration.accepted", advance) == "电子审核全部通过。提前申报：货物尚未抵达。"
+    lane = "Lane red: " + domain.LANE_MEANING["red"][1]
+    assert labels.event_reason(zh, "declaration.assessed", lane) == "红色通道：放行前将对货物进行查验（人工或 X 光机检）。"
+    assert labels.event_reason(zh, "declaration.document_added", "invoice: 发票.pdf") == "发票: 发票.pdf"
+    assert labels.event_reason(zh, "declaration.withdrawn", "Goods sold on: invoice") == "Goods sold on: invoice"
+    assert labels.event_reason(zh, "declaration.document_added", "passport: x.pdf") == "passport: x.pdf"
+    assert labels.event_reason("en", "declaration.assessed", lane) == lane

@@ -7,6 +7,9 @@ sentences (the lane meanings and topics) are all here and translated.
 
 from __future__ import annotations
 
+import re
+
+from smartcustoms.web import i18n
 from smartcustoms.web.i18n import N_
 
 STATUSES = {
@@ -35,6 +38,26 @@ STATUS_MEANINGS = {
     "withdrawn": N_("The declaration was withdrawn and no longer applies."),
 }
 LANES = {"green": N_("green lane"), "blue": N_("blue lane"), "yellow": N_("yellow lane"), "red": N_("red lane")}
+ROLES = {
+    "enterprise": N_("enterprise"),
+    "officer": N_("officer"),
+    "inspector": N_("inspector"),
+    "image_analyst": N_("image analyst"),
+    "analyst": N_("analyst"),
+    "supervisor": N_("supervisor"),
+    "gate": N_("gate"),
+    "agency": N_("agency"),
+    "admin": N_("admin"),
+    "system": N_("system"),
+}
+MODES = {
+    "sea": N_("sea"),
+    "air": N_("air"),
+    "rail": N_("rail"),
+    "road": N_("road"),
+    "post": N_("post"),
+    "multimodal": N_("multimodal"),
+}
 KINDS = {"import": N_("import"), "export": N_("export")}
 PROCEDURES = {
     "general": N_("general"),
@@ -136,3 +159,27 @@ PROBLEMS = {
     "REQ-JSON-004": N_("A lone UTF-16 surrogate is not allowed."),
     "REQ-JSON-006": N_("Objects and lists are nested too deep."),
 }
+
+# The reasons the system writes on a declaration's events (people's own reasons are shown as written).
+INTAKE_PASSED = N_("All intake checks passed.")
+ADVANCE = N_("Advance declaration: goods not yet arrived.")
+LANE_REASON = N_("%(lane)s: %(meaning)s")
+_LANE_REASON = re.compile(r"Lane (green|blue|yellow|red): (.+)")
+_DOCUMENT_REASON = re.compile(r"([a-z_]+): (.+)", re.S)
+
+
+def event_reason(lang: str, event: str, reason: str) -> str:
+    """An event's reason in the language when the system wrote it; as written otherwise."""
+    if lang == i18n.DEFAULT:
+        return reason
+    if event == "declaration.accepted" and reason.startswith(INTAKE_PASSED):
+        rest = reason.removeprefix(INTAKE_PASSED).strip()
+        return i18n.gettext(lang, INTAKE_PASSED) + (i18n.gettext(lang, ADVANCE) if rest == ADVANCE else rest)
+    lane = _LANE_REASON.fullmatch(reason)
+    if lane and lane.group(2) in TRADER_SENTENCES:
+        words = {"lane": i18n.gettext(lang, LANES[lane.group(1)]), "meaning": i18n.gettext(lang, lane.group(2))}
+        return i18n.gettext(lang, LANE_REASON) % words
+    document = _DOCUMENT_REASON.fullmatch(reason) if event == "declaration.document_added" else None
+    if document and document.group(1) in DOCUMENT_TYPES:
+        return i18n.gettext(lang, DOCUMENT_TYPES[document.group(1)]) + ": " + document.group(2)
+    return reason
