@@ -129,9 +129,9 @@ def csrf_refused(request: Request, who: Principal | None) -> Response:
 
 
 @router.get("/language")
-def choose_language(request: Request, to: str, next: str = "/") -> Response:
-    """Remember the chosen language (a cookie) and go back to the page the switch was on."""
-    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
+def choose_language(request: Request, to: str, back: Annotated[str, Query(alias="next", max_length=2000)] = "/") -> Response:
+    """Remember the chosen language (a cookie) and go back to the page the switch was on (on this site only)."""
+    back = back if back.startswith("/") and not back.startswith(("//", "/\\")) else "/"
     response = RedirectResponse(back, status_code=303)
     if to in i18n.LANGUAGES:
         response.set_cookie(
