@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     )
     metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
+    duty_waiver_threshold: Decimal = Field(
+        default=Decimal("50.00"), ge=0, description="a tax whose total for a declaration is under this (CNY) is waived"
+    )
+    duty_general_origins: str = Field(
+        default="", description="origins (ISO alpha-2, space separated) without MFN treatment: their goods take the general rate"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

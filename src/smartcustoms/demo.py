@@ -35,6 +35,8 @@ from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.simulator import GOOD_BY_HS, HISTORY_COLUMNS, Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
+from smartcustoms.tariff import service as tariff_service
+from smartcustoms.tariff.models import TariffLine
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - demo data only, refused in production
 SYSTEM = Actor(id=None, name="demo-loader", role="admin")
@@ -60,6 +62,7 @@ USERS: tuple[tuple[str, Role, int | None, str | None], ...] = (
     ("ningbo", Role.enterprise, 3, None),
     ("officer", Role.officer, None, "2248"),
     ("inspector", Role.inspector, None, "2248"),
+    ("xray", Role.image_analyst, None, "2248"),
     ("analyst", Role.analyst, None, None),
     ("supervisor", Role.supervisor, None, None),
     ("gate", Role.gate, None, "2248"),
@@ -209,6 +212,7 @@ def load(
                 token = auth_service.issue_token(s, user=user, now=now, label="demo")
             tokens[name] = token
     _mandates(rt, now)
+    _tariff(rt, now)
     _risk_setup(rt, now)
     if with_model:
         _model_setup(rt, now)
@@ -232,6 +236,13 @@ def load(
         if progress:
             progress(i + 1 - have, declarations - have)
     return DemoReport(enterprises=added_ent, declarations=made, tokens=tokens)
+
+
+def _tariff(rt: Runtime, now: datetime) -> None:
+    """The SAMPLE tariff shipped with the product (the demo's goods), unless a tariff is loaded."""
+    with rt.write() as s:
+        if s.scalar(select(func.count()).select_from(TariffLine)) == 0:
+            tariff_service.load_sample(s, actor=SYSTEM, now=now)
 
 
 # (importer, broker): the electronic mandates the demo's broker lodges under.

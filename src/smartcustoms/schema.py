@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 import smartcustoms.audit.models
 import smartcustoms.auth.models
 import smartcustoms.declaration.models
+import smartcustoms.duty.models
 import smartcustoms.kit.outbox
 import smartcustoms.mandate.models
 import smartcustoms.notification.models
@@ -22,7 +23,8 @@ import smartcustoms.risk.knowledge.models
 import smartcustoms.risk.model.models
 import smartcustoms.risk.parameter.models
 import smartcustoms.risk.selectivity.models
-import smartcustoms.roster.models  # noqa: F401  (registers the tables)
+import smartcustoms.roster.models
+import smartcustoms.tariff.models  # noqa: F401  (registers the tables)
 from smartcustoms.kit.db import Base
 
 if TYPE_CHECKING:

@@ -60,6 +60,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     # the roster: admins, and supervisors for their own office (this supervisor has none: 404)
     ("GET", "/api/v1/officers"):                                         "401  403  403  403  403  403  403  403  200  403  403  200",
     ("GET", "/api/v1/officers/{name}"):                                  "401  403  403  403  403  403  403  403  404  403  403  200",
+    # tariff, duties, guarantees: reads (the matrix loads no tariff: the code is unknown, the duties not assessable)
+    ("GET", "/api/v1/tariff/{code}"):                                    "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/api/v1/declarations/{number}/duties"):                     "401  422  422  404  422  404  422  422  422  403  403  422",
+    ("GET", "/api/v1/guarantees"):                                       "401  403  403  403  403  403  403  403  403  403  403  200",
     # enterprises, users, reference data, journal
     ("GET", "/api/v1/enterprises"):                                      "401  200  200  200  200  200  403  200  200  403  403  200",
     ("GET", "/api/v1/enterprises/{uscc}"):                               "401  200  404  404  200  200  403  200  200  403  403  200",
@@ -111,6 +115,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
     ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  404  403  403  200",
+    # payments are the bank role's only (tests/e2e/test_duty_api.py), guarantees the admins'
+    ("POST", "/api/v1/payments"):                                        "401  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/guarantees"):                                      "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
     # the portal's forms: no CSRF token with a bearer token (403); officials are no traders (403)
@@ -142,6 +149,9 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/mandates"): {"json": {"broker": BROKER, "valid_from": "2026-01-01"}},
     ("POST", "/api/v1/enterprises"): {"json": {"uscc": "91110000100000000R", "name": "New Trading Co."}},
     ("POST", "/api/v1/users"): {"json": {"name": "new-analyst", "role": "analyst"}},
+    ("GET", "/api/v1/tariff/{code}"): {"path": {"code": "85171300"}},
+    ("POST", "/api/v1/payments"): {"json": {"declaration": "224820261000000001", "amount": "1.00", "reference": "MATRIX-PAY"}},
+    ("POST", "/api/v1/guarantees"): {"json": {"uscc": BROKER, "amount": "1000.00"}},
     ("POST", "/login"): {"data": {"name": "nobody", "password": "not-the-password"}},
     ("GET", "/language"): {"params": {"to": "zh-Hans", "next": "/"}},
     ("POST", "/declarations/new"): {"data": {"/client_reference": "MATRIX-4"}},

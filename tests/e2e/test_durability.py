@@ -96,7 +96,7 @@ class Site:
             stderr=log,
         )
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"the server exited {self.process.returncode}:\n{self.log()}"
             try:
@@ -105,7 +105,7 @@ class Site:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        pytest.fail(f"the server did not answer /healthz within 30 s:\n{self.log()}")
+        pytest.fail(f"the server did not answer /healthz within 90 s:\n{self.log()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler, no flush, no goodbye."""

@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
     supervisor = "supervisor"
     gate = "gate"
     agency = "agency"
+    bank = "bank"  # a bank system confirming duty payments
     admin = "admin"
 
 

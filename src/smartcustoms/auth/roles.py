@@ -38,6 +38,7 @@ RULES: dict[Role, RoleRule] = {
     Role.analyst: RoleRule(office_bound=False, reach=Reach.national),
     Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
+    Role.bank: RoleRule(office_bound=False, reach=Reach.none),  # confirms duty payments (POST /api/v1/payments)
     Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True),
 }
 

@@ -20,6 +20,7 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, principal_named
 from smartcustoms.cli.declaration import app as declaration_app
+from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.mandate import app as mandate_app
 from smartcustoms.cli.risk import app as risk_app
@@ -45,6 +46,9 @@ app.add_typer(mandate_app, name="mandate")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.add_typer(officer_app, name="officer")
+app.add_typer(tariff_app, name="tariff")
+app.add_typer(guarantee_app, name="guarantee")
+app.add_typer(report_app, name="report")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.roster import service
 from smartcustoms.roster.schemas import OfficerPatch, OfficerRead
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/officers", tags=["roster"])
+router = APIRouter(prefix="/api/v1/officers", tags=["roster"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "Role not allowed"},

@@ -1,0 +1,1 @@
+"""Duty assessment, payments, guarantees and the release condition "duties paid, guaranteed or nothing to pay"."""

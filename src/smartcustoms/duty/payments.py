@@ -1,0 +1,179 @@
+"""Payments confirmed by banks, guarantees, and securing duties against a guarantee."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from smartcustoms.audit.service import Actor, record
+from smartcustoms.auth.models import Role
+from smartcustoms.auth.service import Principal
+from smartcustoms.declaration.models import Declaration
+from smartcustoms.declaration.repository import by_number
+from smartcustoms.duty import service
+from smartcustoms.duty.models import DutyAccount, DutyStatus, Guarantee, Payment
+from smartcustoms.duty.service import money, to_fen
+from smartcustoms.errors import Conflict, NotFound, Problem, ValidationFailed
+from smartcustoms.party.service import find_by_uscc
+
+_AMOUNT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?")
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def parse_amount(raw: str, pointer: str) -> tuple[int, list[Problem]]:
+    """An amount in CNY ("123.45", at most two decimals, more than zero) as whole fen, or its problem."""
+    if not isinstance(raw, str) or not _AMOUNT.fullmatch(raw):
+        return 0, [Problem("DUT-PAY-001", pointer, 'An amount is a decimal string with at most two decimals, e.g. "123.45".')]
+    try:
+        fen = to_fen(Decimal(raw).quantize(Decimal("0.01")))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        fen = 0
+    if fen <= 0:
+        return 0, [Problem("DUT-PAY-001", pointer, "The amount must be more than zero.")]
+    return fen, []
+
+
+def secure(session: Session, *, declaration: Declaration, acc: DutyAccount, amount_fen: int, now: datetime) -> bool:
+    """Debit `amount_fen` from a guarantee of the importer in force whose balance covers it; False when none does.
+
+    One conditional UPDATE per guarantee tried (`balance_fen >= amount`): PostgreSQL re-checks the
+    condition on the row it locked, SQLite has one writer, so the balance never goes below zero.
+    """
+    today = now.date()
+    for g in service.guarantees_in_force(session, declaration.trader_uscc, today):
+        done = session.execute(
+            update(Guarantee)
+            .where(Guarantee.id == g.id, Guarantee.balance_fen >= amount_fen)
+            .values(balance_fen=Guarantee.balance_fen - amount_fen)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(done, "rowcount", 0) == 1:
+            acc.guarantee_id = g.id
+            acc.guaranteed_fen += amount_fen
+            acc.status = DutyStatus.guaranteed
+            acc.updated_at = now
+            session.flush()
+            record(
+                session,
+                actor=service.ASSESSOR,
+                action="duty.guaranteed",
+                subject_type="declaration",
+                subject_id=declaration.number,
+                now=now,
+                after={"guarantee": g.id, "amount": money(amount_fen)},
+            )
+            return True
+    return False
+
+
+def pay(
+    session: Session, *, number: str, amount: str, reference: str, payer: str | None = None, principal: Principal, now: datetime
+) -> tuple[Payment, bool]:
+    """Record a bank's payment of a declaration's duties; (payment, True) when the reference was already recorded.
+
+    Idempotent on the reference (the same declaration and amount again answers the first payment;
+    anything else under it is 409). The amount must be what is outstanding, else 422 and nothing
+    is recorded. A payment restores what a guarantee secured to the guarantee's balance.
+    """
+    principal.require(Role.bank)
+    amount_fen, problems = parse_amount(amount, "/amount")
+    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
+        problems.append(
+            Problem(
+                "DUT-PAY-002", "/reference", "The bank's reference has 1-64 letters, digits or . _ : / -, starting with a letter or digit."
+            )
+        )
+    if problems:
+        raise ValidationFailed("The payment cannot be recorded.", problems)
+    decl = by_number(session, number=number)
+    if decl is None:
+        raise NotFound(f"No declaration {number}.", code="declaration_not_found")
+    if payer is not None and payer not in (decl.trader_uscc, decl.declarant_uscc):
+        problem = Problem("DUT-PAY-004", "/payer", f"{payer} is neither the declarant nor the importer of {number}.")
+        raise ValidationFailed("The payment is for another enterprise's declaration.", [problem], code="payer_mismatch")
+    _, acc = service.assess(session, declaration=decl, now=now)
+    earlier = session.scalar(select(Payment).where(Payment.reference == reference))
+    if earlier is not None:
+        if earlier.declaration_id == decl.id and earlier.amount_fen == amount_fen:
+            return earlier, True
+        raise Conflict(
+            f"Reference {reference} was already used for another payment; nothing was recorded.", code="payment_reference_reused"
+        )
+    outstanding = acc.due_fen - acc.paid_fen
+    if outstanding <= 0:
+        raise Conflict(f"Nothing is due on {number}; nothing was recorded.", code="nothing_to_pay")
+    if amount_fen != outstanding:
+        problem = Problem("DUT-PAY-003", "/amount", f"{money(outstanding)} CNY is due on {number}, not {money(amount_fen)}.")
+        raise ValidationFailed("The amount does not match the duties due; nothing was recorded.", [problem], code="amount_mismatch")
+    row = Payment(reference=reference, declaration_id=decl.id, amount_fen=amount_fen, bank=principal.name, received_at=now)
+    session.add(row)
+    restored = acc.guaranteed_fen
+    if restored and acc.guarantee_id is not None:
+        session.execute(
+            update(Guarantee)
+            .where(Guarantee.id == acc.guarantee_id)
+            .values(balance_fen=Guarantee.balance_fen + restored)
+            .execution_options(synchronize_session=False)
+        )
+        acc.guaranteed_fen = 0
+    acc.paid_fen += amount_fen
+    acc.status = DutyStatus.paid
+    acc.updated_at = now
+    session.flush()
+    record(
+        session,
+        actor=principal.actor(),
+        action="duty.paid",
+        subject_type="declaration",
+        subject_id=number,
+        now=now,
+        after={"reference": reference, "amount": money(amount_fen), "guarantee_restored": money(restored)},
+    )
+    return row, False
+
+
+def add_guarantee(session: Session, *, uscc: str, amount: str, expires: date | None, actor: Actor, now: datetime) -> Guarantee:
+    """Register an enterprise's guarantee of `amount` CNY (balance = amount), optionally until a day. Journaled."""
+    fen, problems = parse_amount(amount, "/amount")
+    if find_by_uscc(session, uscc=uscc) is None:
+        problems.append(Problem("DUT-GUA-001", "/uscc", f"No registered enterprise {uscc}."))
+    if expires is not None and expires < now.date():
+        problems.append(Problem("DUT-GUA-002", "/expires", "The guarantee would already have expired."))
+    if problems:
+        raise ValidationFailed("The guarantee cannot be added.", problems)
+    row = Guarantee(uscc=uscc, amount_fen=fen, balance_fen=fen, expires_on=expires, created_at=now)
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="guarantee.added",
+        subject_type="guarantee",
+        subject_id=str(row.id),
+        now=now,
+        after={"uscc": uscc, "amount": money(fen), "expires": expires.isoformat() if expires else None},
+    )
+    return row
+
+
+def guarantees(session: Session, *, uscc: str | None = None) -> Sequence[Guarantee]:
+    """Guarantees (of one enterprise if given), oldest first."""
+    stmt = select(Guarantee).order_by(Guarantee.id)
+    return session.scalars(stmt.where(Guarantee.uscc == uscc) if uscc else stmt).all()
+
+
+def read_guarantee(g: Guarantee) -> dict[str, object]:
+    """A guarantee as the API and CLI show it."""
+    return {
+        "id": g.id,
+        "uscc": g.uscc,
+        "amount": money(g.amount_fen),
+        "balance": money(g.balance_fen),
+        "expires": g.expires_on.isoformat() if g.expires_on else None,
+        "created_at": g.created_at.isoformat(),
+    }

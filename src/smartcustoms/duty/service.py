@@ -1,0 +1,266 @@
+"""Duty use cases: assess a declaration (and reassess after changes), the duties body, and the release condition.
+
+Payments and guarantees are in `duty.payments`; the revenue report in `duty.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from smartcustoms.audit.service import Actor, record
+from smartcustoms.config import get_settings
+from smartcustoms.declaration.models import Declaration
+from smartcustoms.declaration.repository import documents
+from smartcustoms.duty import domain
+from smartcustoms.duty.models import DutyAccount, DutyAssessment, DutyStatus, Guarantee
+from smartcustoms.errors import ValidationFailed
+from smartcustoms.kit.clock import utcnow
+from smartcustoms.reference.service import rate_for
+from smartcustoms.tariff import service as tariff
+
+ASSESSOR = Actor.system("duty")
+CNY = "CNY"
+CERTIFICATE = "certificate_of_origin"
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A release condition that does not hold (the shape of `clearance.conditions.Unmet`)."""
+
+    code: str
+    message: str
+
+
+def to_fen(amount: Decimal) -> int:
+    """An amount already rounded to the fen, as whole fen."""
+    return int(amount.scaleb(2))
+
+
+def from_fen(fen: int) -> Decimal:
+    """Whole fen as an amount with two decimals."""
+    return Decimal(fen).scaleb(-2).quantize(domain.ZERO)
+
+
+def money(fen: int) -> str:
+    """Whole fen as the string an API shows ("123.45")."""
+    return str(from_fen(fen))
+
+
+def _dec(value: Any) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _rates(found: tariff.Rates | None) -> domain.Rates | None:
+    if found is None:
+        return None
+    ln = found.line
+    prefs = tuple(domain.Preference(p.agreement, frozenset(p.origins.split()), p.rate) for p in found.preferences)
+    return domain.Rates(
+        code=ln.code,
+        mfn=ln.mfn_rate,
+        general=ln.general_rate,
+        provisional=ln.provisional_rate,
+        specific=ln.specific_rate,
+        specific_unit=ln.specific_unit,
+        consumption=ln.consumption_rate,
+        vat=ln.vat_rate,
+        preferences=prefs,
+    )
+
+
+def goods_of(
+    session: Session, decl: Declaration, *, threshold: Decimal | None = None, without_mfn: frozenset[str] | None = None
+) -> domain.Goods:
+    """What the assessment needs: items with the tariff in force on the day of lodging, the month's customs rate, documents."""
+    settings = get_settings()
+    p = decl.payload
+    on = decl.lodged_at.date()
+    rate = Decimal(1) if decl.currency == CNY else rate_for(session, currency=decl.currency, on=on)
+    certificate = any(d.get("type") == CERTIFICATE for d in p.get("documents") or []) or any(
+        d.doc_type == CERTIFICATE for d in documents(session, declaration_id=decl.id)
+    )
+    cache: dict[str, domain.Rates | None] = {}
+    items: list[domain.Item] = []
+    for it in p.get("items") or []:
+        code = str(it.get("hs_code", ""))
+        if code not in cache:
+            cache[code] = _rates(tariff.rates_on(session, code=code, on=on))
+        items.append(
+            domain.Item(
+                line=int(it.get("line", len(items) + 1)),
+                value=_dec(it.get("value")) or domain.ZERO,
+                quantity=_dec(it.get("quantity")) or domain.ZERO,
+                unit=str(it.get("unit", "")),
+                origin=str(it.get("origin", "")),
+                rates=cache[code],
+                net_mass_kg=_dec(it.get("net_mass_kg")),
+            )
+        )
+    return domain.Goods(
+        incoterm=str(p.get("incoterm", "")),
+        exchange_rate=rate,
+        freight=_dec(p.get("freight")),
+        insurance=_dec(p.get("insurance")),
+        certificate_of_origin=certificate,
+        items=items,
+        without_mfn=without_mfn if without_mfn is not None else frozenset(settings.duty_general_origins.upper().split()),
+        threshold=threshold if threshold is not None else settings.duty_waiver_threshold,
+    )
+
+
+def compute(session: Session, decl: Declaration) -> tuple[domain.Assessment, dict[str, Any]]:
+    """The declaration's current duties and their stored detail; 422 listing every item that cannot be assessed."""
+    try:
+        assessed = domain.assess(goods_of(session, decl))
+    except domain.DutyProblems as exc:
+        raise ValidationFailed(f"The duties of {decl.number} cannot be assessed.", exc.problems, code="duty_not_assessable") from exc
+    items = decl.payload.get("items") or []
+    detail = {
+        "currency": CNY,
+        "items": [
+            {
+                "line": i.line,
+                "chapter": str(items[n].get("hs_code", ""))[:2],
+                "origin": str(items[n].get("origin", "")),
+                "customs_value": str(i.customs_value),
+                "rate_kind": i.rate_kind,
+                "rate": str(i.rate),
+                "agreement": i.agreement,
+                "duty": str(i.duty),
+                "consumption_tax": str(i.consumption_tax),
+                "vat": str(i.vat),
+            }
+            for n, i in enumerate(assessed.items)
+        ],
+        "totals": {k: str(v) for k, v in assessed.totals.items()},
+        "waived": [{"tax": t, "amount": str(v)} for t, v in assessed.waived.items()],
+    }
+    return assessed, detail
+
+
+def latest(session: Session, declaration_id: int) -> DutyAssessment | None:
+    """The declaration's newest stored assessment."""
+    stmt = select(DutyAssessment).where(DutyAssessment.declaration_id == declaration_id).order_by(DutyAssessment.version.desc()).limit(1)
+    return session.scalar(stmt)
+
+
+def account(session: Session, declaration_id: int, *, lock: bool = False) -> DutyAccount | None:
+    """The declaration's duty account (locked for update if asked, on PostgreSQL)."""
+    stmt = select(DutyAccount).where(DutyAccount.declaration_id == declaration_id)
+    return session.scalar(stmt.with_for_update() if lock else stmt)
+
+
+def _settle_status(acc: DutyAccount) -> DutyStatus:
+    if acc.paid_fen >= acc.due_fen:
+        return DutyStatus.paid
+    if acc.guaranteed_fen > 0 and acc.paid_fen + acc.guaranteed_fen >= acc.due_fen:
+        return DutyStatus.guaranteed
+    return DutyStatus.unpaid
+
+
+def assess(session: Session, *, declaration: Declaration, actor: Actor = ASSESSOR, now: datetime) -> tuple[DutyAssessment, DutyAccount]:
+    """Store the assessment of the declaration's current version (once) and bring its account up to date.
+
+    A version assessed after an earlier one (an amendment, inspection findings) records the
+    difference: revenue recovered when positive, a refund due when negative (journaled).
+    """
+    acc = account(session, declaration.id, lock=True)
+    last = latest(session, declaration.id)
+    if last is not None and last.version == declaration.version and acc is not None:
+        return last, acc
+    assessed, detail = compute(session, declaration)
+    total = to_fen(assessed.totals["total"])
+    difference = 0 if last is None else total - last.total_fen
+    row = DutyAssessment(
+        declaration_id=declaration.id,
+        version=declaration.version,
+        office=declaration.office,
+        total_fen=total,
+        difference_fen=difference,
+        detail=detail,
+        assessed_at=now,
+    )
+    session.add(row)
+    if acc is None:
+        acc = DutyAccount(
+            declaration_id=declaration.id, status=DutyStatus.unpaid, due_fen=total, paid_fen=0, guaranteed_fen=0, updated_at=now
+        )
+        session.add(acc)
+    acc.due_fen = total
+    acc.status = _settle_status(acc)
+    acc.updated_at = now
+    session.flush()
+    what = {"version": declaration.version, "total": money(total), "status": acc.status.value}
+    if last is None:
+        record(session, actor=actor, action="duty.assessed", subject_type="declaration", subject_id=declaration.number, now=now, after=what)
+    else:
+        kind = "recovered" if difference > 0 else "refund_due" if difference < 0 else "unchanged"
+        record(
+            session,
+            actor=actor,
+            action="duty.reassessed",
+            subject_type="declaration",
+            subject_id=declaration.number,
+            now=now,
+            before={"version": last.version, "total": money(last.total_fen)},
+            after={**what, "difference": money(difference), "kind": kind},
+        )
+    return row, acc
+
+
+def body(session: Session, *, declaration: Declaration) -> dict[str, Any]:
+    """The duties body: the current version's items and totals (computed when not yet stored), status and waived taxes."""
+    last = latest(session, declaration.id)
+    detail = last.detail if last is not None and last.version == declaration.version else compute(session, declaration)[1]
+    acc = account(session, declaration.id)
+    total = to_fen(Decimal(detail["totals"]["total"]))
+    status = acc.status if acc is not None and acc.due_fen == total else DutyStatus.paid if total == 0 else DutyStatus.unpaid
+    keys = ("line", "customs_value", "rate_kind", "duty", "consumption_tax", "vat")
+    return {
+        "currency": CNY,
+        "items": [{k: i[k] for k in keys} for i in detail["items"]],
+        "totals": detail["totals"],
+        "status": status.value,
+        "waived": detail["waived"],
+    }
+
+
+def guarantees_in_force(session: Session, uscc: str, today: Any) -> Sequence[Guarantee]:
+    stmt = select(Guarantee).where(Guarantee.uscc == uscc, (Guarantee.expires_on.is_(None)) | (Guarantee.expires_on >= today))
+    return session.scalars(stmt.order_by(Guarantee.id)).all()
+
+
+def release_condition(session: Session, declaration: Declaration, *, now: datetime | None = None) -> list[Unmet]:
+    """Release condition: duties paid, guaranteed, or nothing to pay (exports owe no import duties).
+
+    Unpaid duties are secured against the importer's guarantee when its balance covers them: the
+    balance is debited by one conditional UPDATE (`balance >= amount`), so concurrent releases
+    never take it below zero; the account is locked meanwhile so a declaration is debited once.
+    """
+    from smartcustoms.duty import payments  # payments imports this module
+
+    if declaration.kind != "import":
+        return []
+    when = now or utcnow()
+    try:
+        _, acc = assess(session, declaration=declaration, now=when)
+    except ValidationFailed as exc:
+        return [Unmet("duty_not_assessable", f"{exc.detail} {' '.join(p.message for p in exc.problems)}")]
+    outstanding = acc.due_fen - acc.paid_fen - acc.guaranteed_fen
+    if outstanding <= 0:
+        return []
+    if payments.secure(session, declaration=declaration, acc=acc, amount_fen=outstanding, now=when):
+        return []
+    return [
+        Unmet("duty_unpaid", f"Duties of {money(outstanding)} CNY are unpaid and no guarantee of {declaration.trader_uscc} covers them.")
+    ]

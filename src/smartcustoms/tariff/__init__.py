@@ -1,0 +1,1 @@
+"""The national tariff: lines with their rates and validity periods, and preferential rates by agreement."""
