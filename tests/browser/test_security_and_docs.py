@@ -59,9 +59,9 @@ def test_the_api_docs_render_from_the_server_alone_with_no_policy_violation(page
 def test_the_pages_work_under_the_policy_sign_in_filter_and_sign_out(page: Page, lodged: Lodged) -> None:
     complaints, _ = _watch(page)
     sign_in(page, "broker")
-    expect(page.locator("#rows > p")).to_have_text("3 declaration(s)")
+    expect(page.locator("#rows > p")).to_have_text("3 declarations")
     page.get_by_label("Status").select_option("withdrawn")  # htmx under script-src 'self'
-    expect(page.locator("#rows > p")).to_have_text("1 declaration(s) withdrawn")
+    expect(page.locator("#rows > p")).to_have_text("1 declaration · withdrawn")
     page.goto(f"/declarations/{lodged.numbers[0]}")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")

@@ -41,6 +41,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/"):                                                        "303  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/declarations/rows"):                                       "401  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/declarations/{number}"):                                   "303  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/declarations/new"):                                        "303  200  200  200  403  403  403  403  403  403  403  403",
+    ("GET", "/language"):                                                 "303 " * 12,
     # declarations: reads
     ("GET", "/api/v1/declarations"):                                     "401  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/api/v1/declarations/statistics/rejections"):               "401  403  403  403  403  403  403  200  200  403  403  200",
@@ -118,6 +120,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/guarantees"):                                      "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
+    # the portal's forms: no CSRF token with a bearer token (403); officials are no traders (403)
+    ("POST", "/declarations/new"):                                       "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/declarations/new/json"):                                  "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/declarations/{number}/documents"):                        "303  403  403  403  403  403  403  403  403  403  403  403",
 }
 # fmt: on
 
@@ -147,6 +153,13 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/payments"): {"json": {"declaration": "224820261000000001", "amount": "1.00", "reference": "MATRIX-PAY"}},
     ("POST", "/api/v1/guarantees"): {"json": {"uscc": BROKER, "amount": "1000.00"}},
     ("POST", "/login"): {"data": {"name": "nobody", "password": "not-the-password"}},
+    ("GET", "/language"): {"params": {"to": "zh-Hans", "next": "/"}},
+    ("POST", "/declarations/new"): {"data": {"/client_reference": "MATRIX-4"}},
+    ("POST", "/declarations/new/json"): {"files": {"file": ("d.json", b"{}", "application/json")}},
+    ("POST", "/declarations/{number}/documents"): {
+        "data": {"type": "invoice"},
+        "files": {"file": ("invoice.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    },
     ("GET", "/api/v1/reference/hs"): {"params": {"q": "phone"}},
     ("GET", "/api/v1/reference/hs/{code}"): {"path": {"code": "851713"}},
     ("GET", "/api/v1/risk/models/{name}/drift"): {"params": {"from": "2026-02-01", "to": "2026-01-01"}},

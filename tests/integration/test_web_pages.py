@@ -92,7 +92,7 @@ def test_signed_in_the_home_page_lists_the_brokers_declarations(client: TestClie
     assert "<h1>Declarations</h1>" in r.text
     assert f'<a href="/declarations/{number}">{number}</a>' in r.text
     assert "SHIMP-2026-000123" in r.text
-    assert "1 declaration(s)" in r.text
+    assert "1 declaration" in r.text
     assert f"broker · enterprise · {BROKER}" in r.text
     assert '<option value="withdrawn">withdrawn</option>' in r.text
 
@@ -103,7 +103,7 @@ def test_an_unrelated_enterprise_sees_no_declarations(client: TestClient, world:
     r = client.get("/")
     assert r.status_code == 200
     assert number not in r.text
-    assert "0 declaration(s)" in r.text and "No declarations." in r.text
+    assert "0 declarations" in r.text and "No declarations." in r.text
 
 
 def test_the_rows_fragment_filters_by_status_for_htmx(client: TestClient, world: World) -> None:
@@ -114,17 +114,17 @@ def test_the_rows_fragment_filters_by_status_for_htmx(client: TestClient, world:
     r = client.get("/declarations/rows", params={"status": "withdrawn"}, headers={"HX-Request": "true"})
     assert r.status_code == 200
     assert "<html" not in r.text and "<h1>" not in r.text  # a fragment, not a page
-    assert r.text.startswith('<p class="muted">1 declaration(s) withdrawn</p>')
+    assert r.text.startswith('<p class="muted">1 declaration · withdrawn</p>')
     assert withdrawn in r.text and kept not in r.text
     assert '<span class="badge withdrawn">withdrawn</span>' in r.text
     everything = client.get("/declarations/rows", params={"status": ""})
-    assert "2 declaration(s)</p>" in everything.text and withdrawn in everything.text and kept in everything.text
+    assert "2 declarations</p>" in everything.text and withdrawn in everything.text and kept in everything.text
     assessed = client.get("/declarations/rows", params={"status": "assessed"})
-    assert assessed.text.startswith('<p class="muted">1 declaration(s) assessed</p>')
+    assert assessed.text.startswith('<p class="muted">1 declaration · assessed</p>')
     assert kept in assessed.text and withdrawn not in assessed.text
     assert '<span class="badge assessed">assessed</span>' in assessed.text
     accepted = client.get("/declarations/rows", params={"status": "accepted"})  # lodging assesses at once: none stays accepted
-    assert accepted.text.startswith('<p class="muted">0 declaration(s) accepted</p>') and "No declarations." in accepted.text
+    assert accepted.text.startswith('<p class="muted">0 declarations · accepted</p>') and "No declarations." in accepted.text
 
 
 def test_the_detail_page_shows_the_number_items_and_history(client: TestClient, world: World) -> None:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
-from smartcustoms.declaration.models import Declaration
+from smartcustoms.declaration import repository
+from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import NotFound
 from smartcustoms.party.models import Enterprise
 from smartcustoms.risk.knowledge import service as knowledge
@@ -59,6 +60,31 @@ def view(a: Assessment, *, principal: Principal, decl: Declaration) -> dict[str,
         errors=bool(a.errors),
     )
     return {"lane": a.lane, **shown, "assessed_at": a.assessed_at.isoformat()}
+
+
+def declarations_page(
+    session: Session, *, enterprise_id: int | None, office: str | None, status: Status | None, lane: str | None, limit: int, offset: int
+) -> tuple[list[tuple[Declaration, str | None]], int]:
+    """A page of the declarations a caller may see, newest first, each with the lane of its newest assessment; and the total.
+
+    `lane` keeps only the declarations whose newest assessment fell in that lane.
+    """
+    newest_lane = (
+        select(Assessment.lane)
+        .where(Assessment.declaration_id == Declaration.id)
+        .order_by(Assessment.id.desc())
+        .limit(1)
+        .correlate(Declaration)
+        .scalar_subquery()
+    )
+    stmt = repository.scoped(select(Declaration, newest_lane.label("lane")), enterprise_id=enterprise_id, office=office)
+    if status is not None:
+        stmt = stmt.where(Declaration.status == status)
+    if lane is not None:
+        stmt = stmt.where(newest_lane == lane)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(Declaration.lodged_at.desc(), Declaration.id.desc()).limit(limit).offset(offset)).all()
+    return [(d, str(ln) if ln is not None else None) for d, ln in rows], int(total)
 
 
 # --- statistics -----------------------------------------------------------------------------------
