@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="base64 Ed25519 private key (32 bytes) signing release receipts; required in production "
         "(empty in development: one is made once under the storage directory)",
     )
+    public_url: str = Field(
+        default="",
+        max_length=200,
+        description="the address people reach this server at (e.g. https://customs.example), for the release receipts' "
+        "QR codes; empty: the address of the request that printed the receipt",
+    )
     metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
 

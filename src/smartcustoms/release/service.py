@@ -146,4 +146,5 @@ def view(rel: Release, decl: Declaration) -> dict[str, Any]:
         "port": decl.port,
         "containers": containers(decl),
         "verify": f"/verify/{rel.token}",
+        "token": rel.token,
     }
