@@ -107,6 +107,7 @@ def test_the_receipt_page_is_printable_bilingual_and_its_inline_qr_code_carries_
     assert page.status_code == 200, page.text
     html = page.text
     assert "放行凭证" in html and "集装箱号" in html and number in html and "MSKU1234565" in html
+    assert "<dt>商品项数</dt><dd>3</dd>" in html and "<dt>提运单号</dt><dd>MAEU256781234</dd>" in html
     url = f"http://testserver/verify/{token}"
     assert url in html
     # The QR code is the SVG segno draws for exactly the check address, inline in the page.

@@ -41,7 +41,7 @@ TEXT: dict[str, dict[str, str]] = {
         "bill_of_lading": "Bill of lading",
         "containers": "Containers",
         "no_containers": "none declared",
-        "items": "Goods lines",
+        "lines": "Goods lines",
         "scan": "Scan the code, or open the address below, to check that this receipt is genuine.",
         "qr_title": "Check this release receipt",
         "key": "Signature key",
@@ -73,7 +73,7 @@ TEXT: dict[str, dict[str, str]] = {
         "bill_of_lading": "提运单号",
         "containers": "集装箱号",
         "no_containers": "未申报",
-        "items": "商品项数",
+        "lines": "商品项数",
         "scan": "扫描二维码或打开下方网址，核验本凭证的真伪。",
         "qr_title": "核验本放行凭证",
         "key": "签名密钥",
@@ -147,7 +147,7 @@ def _facts(rel: Release, decl: Declaration) -> dict[str, Any]:
         "trader_role": "importer" if decl.kind == "import" else "exporter",
         "trader": f"{trader.get('name', '')} ({decl.trader_uscc})",
         "bill_of_lading": (p.get("transport") or {}).get("bill_of_lading") or "",
-        "items": decl.item_count,
+        "lines": decl.item_count,
     }
 
 
