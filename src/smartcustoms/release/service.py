@@ -16,6 +16,7 @@ from smartcustoms.declaration import numbering
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import Forbidden, NotFound
+from smartcustoms.kit.db import appends_held
 from smartcustoms.kit.outbox import enqueue
 from smartcustoms.release.models import Release
 from smartcustoms.release.signing import SIGNER, Checked, LazySigner, Signer, Verdict
@@ -42,11 +43,23 @@ def containers(decl: Declaration) -> list[str]:
     return [str(c.get("number", "")) for c in decl.payload.get("containers") or [] if isinstance(c, dict)]
 
 
-def _locked(session: Session, declaration: Declaration) -> Declaration:
-    # Serialises concurrent releases of one declaration on PostgreSQL (SQLite writers take turns anyway),
-    # and reads its status afresh.
-    stmt = select(Declaration).where(Declaration.id == declaration.id).with_for_update().execution_options(populate_existing=True)
-    return session.scalars(stmt).one()
+def _locked(session: Session, declaration: Declaration) -> tuple[Declaration, Release | None]:
+    """The declaration with its row locked (PostgreSQL; SQLite writers take turns anyway) and its status
+    as committed, with its release if it has one: one statement. Serialises concurrent releases of one declaration.
+
+    Only the status is read (not the whole row and its content again); the rare declaration changed
+    by another transaction meanwhile is refreshed whole.
+    """
+    stmt = (
+        select(Declaration.status, Release)
+        .outerjoin(Release, Release.declaration_id == Declaration.id)
+        .where(Declaration.id == declaration.id)
+        .with_for_update(of=Declaration)
+    )
+    status, existing = session.execute(stmt).one()
+    if status is not declaration.status:
+        session.refresh(declaration)
+    return declaration, existing
 
 
 def of_declaration(session: Session, *, declaration_id: int) -> Release | None:
@@ -61,18 +74,23 @@ def issue(session: Session, *, declaration: Declaration, actor: Actor, now: date
     `declaration.released` event, journal entry and status message; the release is journaled as
     `release.issued` and sent to terminals and the owners' feeds on the `release` topic.
     """
-    decl = _locked(session, declaration)
-    existing = of_declaration(session, declaration_id=decl.id)
+    decl, existing = _locked(session, declaration)
+    if existing is None and decl.status is Status.released:
+        # Released by a concurrent call while this one waited for the lock: PostgreSQL re-reads the
+        # locked row then, but not the outer-joined one, which is the statement's older snapshot.
+        existing = of_declaration(session, declaration_id=decl.id)
     if existing is not None:
         return existing
     declaration_service.transition(session, decl=decl, to=Status.released, actor=actor, now=now, reason="Every release condition holds.")
-    sequence = numbering.take(session, office=decl.office[:4], year=now.year, flag=NUMBER_FLAG)
+    # The counter's statement neither flushes the declaration nor writes the queued journal, event and
+    # outbox rows: they go out at the commit, in one batch per table with the lodging's on the green lane.
+    with session.no_autoflush, appends_held(session):
+        sequence = numbering.take(session, office=decl.office[:4], year=now.year, flag=NUMBER_FLAG)
     number = release_number(decl.office[:4], now.year, sequence)
     stamp = now.isoformat().replace("+00:00", "Z")
     token = signer(session).sign({"n": number, "d": decl.number, "t": stamp})
     rel = Release(number=number, declaration_id=decl.id, released_at=now, actor=actor.name, token=token)
     session.add(rel)
-    session.flush()
     what = {"number": number, "declaration": decl.number, "released_at": stamp, "containers": containers(decl)}
     record(session, actor=actor, action="release.issued", subject_type="declaration", subject_id=decl.number, now=now, after=what)
     enqueue(
@@ -90,6 +108,7 @@ def issue(session: Session, *, declaration: Declaration, actor: Actor, now: date
             "enterprises": sorted({decl.declarant_uscc, decl.trader_uscc}),
         },
     )
+    session.flush()  # the release row (its id), with the queued rows in one batch per table
     return rel
 
 
