@@ -23,6 +23,7 @@ from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.mandate import app as mandate_app
+from smartcustoms.cli.release import app as release_app
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.roster import app as officer_app
 from smartcustoms.cli.simulate import simulate
@@ -49,6 +50,7 @@ app.add_typer(officer_app, name="officer")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(guarantee_app, name="guarantee")
 app.add_typer(report_app, name="report")
+app.add_typer(release_app, name="release")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
