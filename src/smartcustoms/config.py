@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     sign_in_failures_per_address: int = Field(
         default=20, ge=1, description="failed sign-ins a client address may have in the window before 429"
     )
+    manifest_open_days: int = Field(
+        default=14, ge=1, le=3650, description="a manifest line not written off this many days after arrival raises an alert"
+    )
     metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
 

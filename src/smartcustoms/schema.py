@@ -14,6 +14,7 @@ import smartcustoms.auth.models
 import smartcustoms.declaration.models
 import smartcustoms.kit.outbox
 import smartcustoms.mandate.models
+import smartcustoms.manifest.models
 import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models
