@@ -294,3 +294,24 @@ def test_a_declaration_whose_bill_of_lading_is_on_no_manifest_gets_bl_on_manifes
     assert "PRM-MAN-001" in hits(_lodge_declaration(client, world, example()))
     client.post(API, json=manifest(line(EXAMPLE_BL, EXAMPLE_CONTAINERS, "610")), headers=carriers["maersk"])
     assert "PRM-MAN-001" not in hits(_lodge_declaration(client, world, {**example(), "client_reference": "ON-MANIFEST"}))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("packages", 10**15, "MAN-LDG-006"),
+        ("gross_mass_kg", "1e5", "MAN-LDG-003"),
+        ("gross_mass_kg", "9999999999999999", "MAN-LDG-003"),
+        ("gross_mass_kg", "NaN", "MAN-LDG-003"),
+        ("goods", "Phones\u0000", "REQ"),
+        ("bill_of_lading", "BL\u200b1", "REQ"),
+    ],
+)
+def test_odd_values_answer_422_never_500(
+    client: TestClient, rt: Runtime, carriers: dict[str, dict[str, str]], field: str, value: Any, code: str
+) -> None:
+    body = manifest({**line("BL1", [], "10"), field: value})
+    r = client.post(API, json=body, headers=carriers["maersk"])
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["code"].startswith(code)
+    assert _count(rt, Manifest) == 0

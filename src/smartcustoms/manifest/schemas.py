@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from smartcustoms.kit.text import IsoDate, Visible
 
-Ref35 = Annotated[str, StringConstraints(min_length=1, max_length=35), Visible]
-ContainerNo = Annotated[str, StringConstraints(min_length=1, max_length=11), Visible]
+
+def _printable(text: str) -> str:
+    if not text.isprintable():
+        raise ValueError("must not contain control characters")
+    return text
+
+
+Printable = AfterValidator(_printable)
+Ref35 = Annotated[str, StringConstraints(min_length=1, max_length=35), Visible, Printable]
+ContainerNo = Annotated[str, StringConstraints(min_length=1, max_length=11), Visible, Printable]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=255), Visible, Printable]
 DecimalStr = Annotated[str, StringConstraints(max_length=32)]
 
 
@@ -25,15 +34,15 @@ class ManifestLineIn(_Strict):
     containers: list[ContainerNo] = Field(default_factory=list, max_length=500)
     packages: int = Field(description="number of packages (at least one)")
     gross_mass_kg: DecimalStr = Field(description='gross mass in kg as a decimal string, e.g. "12000.5"')
-    goods: Annotated[str, StringConstraints(min_length=1, max_length=255), Visible]
+    goods: Text
 
 
 class ManifestCreate(_Strict):
     """A cargo manifest lodged before arrival: the vessel (sea) or flight (air), the voyage, the port and the lines."""
 
     mode: Literal["sea", "air"]
-    vessel: Annotated[str, StringConstraints(min_length=1, max_length=70), Visible] | None = None
-    imo: str | None = Field(default=None, max_length=10)
+    vessel: Annotated[str, StringConstraints(min_length=1, max_length=70), Visible, Printable] | None = None
+    imo: Annotated[str, Printable] | None = Field(default=None, max_length=10)
     flight: Ref35 | None = None
     voyage: Ref35 | None = None
     port: str = Field(max_length=5, description="UN/LOCODE of the port of arrival")

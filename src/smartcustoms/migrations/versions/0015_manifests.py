@@ -7,6 +7,10 @@ Create Date: 2026-12-04 18:00:00
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -77,6 +81,38 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('declaration_id', name=op.f('pk_manifest_declaration_ref'))
     )
     op.create_index('ix_manifest_declaration_ref_bl', 'manifest_declaration_ref', ['bill_of_lading'], unique=False)
+    _backfill()
+
+
+def _backfill() -> None:
+    """The transport references of declarations lodged before manifests existed (what note_declaration writes)."""
+    decl = sa.table('declaration', sa.column('id', sa.Integer()), sa.column('number', sa.String()), sa.column('payload', sa.JSON()))
+    ref = sa.table(
+        'manifest_declaration_ref',
+        sa.column('declaration_id', sa.Integer()), sa.column('number', sa.String()), sa.column('bill_of_lading', sa.String()),
+        sa.column('containers', sa.JSON()), sa.column('gross_mass_kg', sa.String()), sa.column('updated_at', sa.DateTime(timezone=True)),
+    )
+    bind = op.get_bind()
+    now = datetime.now(UTC)
+    last = 0
+    while True:
+        rows = bind.execute(sa.select(decl.c.id, decl.c.number, decl.c.payload).where(decl.c.id > last).order_by(decl.c.id).limit(1000)).all()
+        if not rows:
+            return
+        out: list[dict[str, Any]] = []
+        for id_, number, payload in rows:
+            payload = payload or {}
+            bl = (payload.get('transport') or {}).get('bill_of_lading')
+            if not bl:
+                bl = next((d.get('reference') for d in payload.get('documents') or [] if d.get('type') == 'bill_of_lading'), None)
+            if bl:
+                containers = [str(c.get('number')) for c in payload.get('containers') or [] if c.get('number')]
+                mass = sum((Decimal(str(i.get('gross_mass_kg') or '0')) for i in payload.get('items') or []), Decimal(0))
+                out.append({'declaration_id': id_, 'number': number, 'bill_of_lading': bl, 'containers': containers,
+                            'gross_mass_kg': str(mass), 'updated_at': now})
+        if out:
+            bind.execute(ref.insert(), out)
+        last = rows[-1][0]
 
 
 def downgrade() -> None:
