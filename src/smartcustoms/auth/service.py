@@ -78,7 +78,13 @@ def add_user(
     enterprise_id = None
     if role in ENTERPRISE_ROLES:
         if not enterprise_uscc:
-            problems.append(Problem("AUTH-USR-001", "/enterprise", f"A {role.value} user must be bound to an enterprise (give its USCC)."))
+            problems.append(
+                Problem(
+                    "AUTH-USR-001",
+                    "/enterprise",
+                    f"{'An' if role.value[0] in 'aeiou' else 'A'} {role.value} user must be bound to an enterprise (give its USCC).",
+                )
+            )
         else:
             ent = party_service.find_by_uscc(session, uscc=enterprise_uscc)
             if ent is None:
