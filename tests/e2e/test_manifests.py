@@ -179,10 +179,15 @@ def test_declarations_match_lines_whole_split_and_partial_and_the_write_off_ages
         ("BLGONE", "open", 20, True, arrived),
     ]
     assert [(a["code"], a["bill_of_lading"]) for a in w["alerts"]] == [("MAN-WOF-001", "BLPART"), ("MAN-WOF-001", "BLGONE")]
+    assert w["open"][0]["declarations"] == [part]  # officials see whose declarations cover a line; the carrier does not
+    assert client.get(f"{API}/{mid}/write-off", headers=carriers["maersk"]).json()["open"][0]["declarations"] == []
     # the rest of the partial line is declared: it is written off too
     _lodge_declaration(client, world, declaration("PART-2", "BLPART", [c4], "300"))
     w = client.get(f"{API}/{mid}/write-off", headers=carriers["maersk"]).json()
     assert (w["written_off"], w["rate"], [o["bill_of_lading"] for o in w["open"]]) == (3, "0.7500", ["BLGONE"])
+    # the carrier sees how far its lines are covered, not whose declarations cover them
+    mine = client.get(f"{API}/{mid}", headers=carriers["maersk"]).json()["lines"]
+    assert [(ln["match"], ln["split"], ln["declarations"]) for ln in mine[:2]] == [("matched", False, []), ("matched", True, [])]
 
 
 def test_the_write_off_alert_waits_for_the_configured_days(

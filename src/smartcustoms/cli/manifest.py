@@ -30,7 +30,7 @@ def lodge(
         data = service.parse(_read_json(file))
         who = principal_named(rt, as_user)
         with rt.write() as s:
-            out = service.read(s, manifest=service.lodge(s, data=data, principal=who, now=now))
+            out = service.read(s, manifest=service.lodge(s, data=data, principal=who, now=now), principal=who)
     rt.stop()
     if json_output:
         emit_json(out.model_dump(mode="json"))

@@ -259,8 +259,14 @@ def _discrepancies(session: Session, manifest: Manifest) -> domain.Discrepancies
     return domain.discrepancies(lines, matches, _arrival(manifest))
 
 
-def read(session: Session, *, manifest: Manifest) -> ManifestRead:
-    """A manifest with each line's match, excess, shortage and its versions."""
+def shows_declarations(principal: Principal | None) -> bool:
+    """Officials see which declarations cover a line; a carrier sees how far its lines are covered, not by whose declarations."""
+    return principal is None or rule(principal.role).reads_manifests
+
+
+def read(session: Session, *, manifest: Manifest, principal: Principal | None = None) -> ManifestRead:
+    """A manifest with each line's match, excess, shortage and its versions (declaration numbers for officials only)."""
+    shown = shows_declarations(principal)
     lines, matches = _lines(session, manifest)
     arrival = _arrival(manifest)
     unloaded = {bl for bl, _, _ in arrival} if arrival is not None else None
@@ -277,7 +283,7 @@ def read(session: Session, *, manifest: Manifest) -> ManifestRead:
             unloaded=None if unloaded is None else ln.bill_of_lading in unloaded,
             match=m.state,
             split=m.split,
-            declarations=list(m.declarations),
+            declarations=list(m.declarations) if shown else [],
             declared_gross_mass_kg=str(m.declared_gross_mass_kg),
             containers_undeclared=list(m.containers_undeclared),
             containers_not_manifested=list(m.containers_not_manifested),
@@ -308,8 +314,9 @@ def read(session: Session, *, manifest: Manifest) -> ManifestRead:
     )
 
 
-def write_off(session: Session, *, manifest: Manifest, today: date, open_days: int) -> WriteOff:
+def write_off(session: Session, *, manifest: Manifest, today: date, open_days: int, principal: Principal | None = None) -> WriteOff:
     """The write-off rate and every open line with its age; lines open more than `open_days` days raise an alert."""
+    shown = shows_declarations(principal)
     lines, matches = _lines(session, manifest)
     since = manifest.arrived_on or manifest.expected_arrival_on
     w = domain.write_off(lines, matches, since=since, today=today, open_days=open_days)
@@ -324,7 +331,7 @@ def write_off(session: Session, *, manifest: Manifest, today: date, open_days: i
             OpenLine(
                 bill_of_lading=o.bill_of_lading,
                 match=o.state,
-                declarations=list(o.declarations),
+                declarations=list(o.declarations) if shown else [],
                 since=o.since,
                 age_days=o.age_days,
                 overdue=o.overdue,

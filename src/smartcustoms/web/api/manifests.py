@@ -28,7 +28,7 @@ def lodge(rt: RuntimeDep, who: PrincipalDep, body: ManifestCreate) -> ManifestRe
     arrival and one line per bill of lading (containers, packages, gross mass, goods)."""
     now = utcnow()
     with rt.write() as s:
-        return service.read(s, manifest=service.lodge(s, data=body, principal=who, now=now))
+        return service.read(s, manifest=service.lodge(s, data=body, principal=who, now=now), principal=who)
 
 
 @router.get("", response_model=list[ManifestSummary], responses=ERRORS, summary="List manifests")
@@ -45,9 +45,10 @@ def list_manifests(
 
 @router.get("/{manifest_id}", response_model=ManifestRead, responses=ERRORS, summary="Get a manifest")
 def get_manifest(rt: RuntimeDep, who: PrincipalDep, manifest_id: ManifestId) -> ManifestRead:
-    """A manifest with each line's match to declarations (open, partial, matched; split), excess, shortage and versions."""
+    """A manifest with each line's match to declarations (open, partial, matched; split), excess, shortage and versions.
+    Officials see the matched declarations' numbers; the carrier sees how far each line is covered."""
     with rt.read() as s:
-        return service.read(s, manifest=service.get_for(s, manifest_id=manifest_id, principal=who))
+        return service.read(s, manifest=service.get_for(s, manifest_id=manifest_id, principal=who), principal=who)
 
 
 @router.post("/{manifest_id}/arrival", response_model=ManifestRead, responses=ERRORS, summary="Report arrival")
@@ -56,7 +57,7 @@ def arrival(rt: RuntimeDep, who: PrincipalDep, manifest_id: ManifestId, body: Ar
     now = utcnow()
     with rt.write() as s:
         found = service.report_arrival(s, manifest_id=manifest_id, report=body, principal=who, now=now)
-        return service.read(s, manifest=found)
+        return service.read(s, manifest=found, principal=who)
 
 
 @router.post("/{manifest_id}/amendments", response_model=ManifestRead, responses=ERRORS, summary="Amend a manifest")
@@ -65,7 +66,7 @@ def amend(rt: RuntimeDep, who: PrincipalDep, manifest_id: ManifestId, body: Mani
     now = utcnow()
     with rt.write() as s:
         found = service.amend(s, manifest_id=manifest_id, amendment=body, principal=who, now=now)
-        return service.read(s, manifest=found)
+        return service.read(s, manifest=found, principal=who)
 
 
 @router.get("/{manifest_id}/write-off", response_model=WriteOff, responses=ERRORS, summary="Manifest write-off")
@@ -74,4 +75,4 @@ def write_off(rt: RuntimeDep, who: PrincipalDep, manifest_id: ManifestId) -> Wri
     arrival; lines open more than `SMARTCUSTOMS_MANIFEST_OPEN_DAYS` days are listed under `alerts`."""
     with rt.read() as s:
         found = service.get_for(s, manifest_id=manifest_id, principal=who)
-        return service.write_off(s, manifest=found, today=utcnow().date(), open_days=rt.settings.manifest_open_days)
+        return service.write_off(s, manifest=found, today=utcnow().date(), open_days=rt.settings.manifest_open_days, principal=who)
