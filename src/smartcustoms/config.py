@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         description="the address people reach this server at (e.g. https://customs.example), for the release receipts' "
         "QR codes; empty: the address of the request that printed the receipt",
     )
+    manifest_open_days: int = Field(
+        default=14, ge=1, le=3650, description="a manifest line not written off this many days after arrival raises an alert"
+    )
     metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
     duty_waiver_threshold: Decimal = Field(

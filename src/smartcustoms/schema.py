@@ -15,6 +15,7 @@ import smartcustoms.declaration.models
 import smartcustoms.duty.models
 import smartcustoms.kit.outbox
 import smartcustoms.mandate.models
+import smartcustoms.manifest.models
 import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models

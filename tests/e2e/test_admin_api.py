@@ -287,6 +287,7 @@ DUMMY = {
     "list_name": "country",
     "webhook_id": "1",
     "mandate_id": "1",
+    "manifest_id": "1",
     "document_id": "1",
     "version": "1",
     "id": "1",

@@ -25,7 +25,7 @@ from smartcustoms.audit.service import Actor
 from smartcustoms.declaration import repository
 from smartcustoms.release import service as release_service
 from smartcustoms.runtime import Runtime
-from tests.conftest import BROKER, NOW, World, example
+from tests.conftest import BROKER, NOW, OTHER, World, example
 
 COLUMNS = ("anon", "broker", "importer", "other", "officer", "off_tj", "inspector", "analyst", "supervisor", "gate", "agency", "admin")
 USERS = {"off_tj": "officer_tianjin"}
@@ -68,6 +68,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/tariff/{code}"):                                    "401  404  404  404  404  404  404  404  404  404  404  404",
     ("GET", "/api/v1/declarations/{number}/duties"):                     "401  422  422  404  422  404  422  422  422  403  403  422",
     ("GET", "/api/v1/guarantees"):                                       "401  403  403  403  403  403  403  403  403  403  403  200",
+    # manifests: a carrier lodged one (its own enterprise's users are carriers, none of these columns); officials read every one
+    ("GET", "/api/v1/manifests"):                                        "401  403  403  403  200  200  200  200  200  403  403  200",
+    ("GET", "/api/v1/manifests/{manifest_id}"):                          "401  403  403  403  200  200  200  200  200  403  403  200",
+    ("GET", "/api/v1/manifests/{manifest_id}/write-off"):                "401  403  403  403  200  200  200  200  200  403  403  200",
     # enterprises, users, reference data, journal
     ("GET", "/api/v1/enterprises"):                                      "401  200  200  200  200  200  403  200  200  403  403  200",
     ("GET", "/api/v1/enterprises/{uscc}"):                               "401  200  404  404  200  200  403  200  200  403  403  200",
@@ -111,6 +115,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     # held by the officer, so the next deciders meet the lifecycle's 409 (past authorisation)
     ("POST", "/api/v1/declarations/{number}/decisions"):                 "401  403  403  403  200  404  403  403  409  403  403  409",
     ("POST", "/api/v1/declarations/{second}/withdrawal"):                "401  200  403  404  403  403  403  403  403  403  403  403",
+    # manifests: changes (carriers only)
+    ("POST", "/api/v1/manifests"):                                       "401  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/manifests/{manifest_id}/arrival"):                 "401  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/manifests/{manifest_id}/amendments"):              "401  403  403  403  403  403  403  403  403  403  403  403",
     # notifications, mandates, administration: changes
     ("POST", "/api/v1/webhooks"):                                        "401  201  201  201  403  403  403  403  403  403  403  403",
     ("DELETE", "/api/v1/webhooks/{webhook_id}"):                         "401  204  404  404  403  403  403  403  403  403  403  403",
@@ -137,6 +145,10 @@ EXPECTED: dict[tuple[str, str], str] = {
 # fmt: on
 
 # What each request sends besides the caller's token: path values, and a body where the route takes one.
+MANIFEST = {
+    "mode": "sea", "vessel": "MAERSK KOWLOON", "voyage": "046E", "port": "CNSHA", "expected_arrival_on": "2026-11-25",
+    "lines": [{"bill_of_lading": "MAEU256781234", "containers": [], "packages": 3, "gross_mass_kg": "610", "goods": "Phones"}],
+}  # fmt: skip
 PATH = {
     "code": "PRM-VAL-001", "version": "1", "id": "1", "name": "fraud", "uscc": BROKER, "currency": "USD", "list_name": "country",
 }  # fmt: skip
@@ -155,6 +167,9 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/officers/{name}"): {"path": {"name": "officer"}, "json": {"capacity": 6}},
     ("POST", "/api/v1/risk/classify"): {"json": {"description": "Cotton T-shirts, knitted"}},
     ("POST", "/api/v1/webhooks"): {"json": {"url": "https://hooks.example/in"}},
+    ("POST", "/api/v1/manifests"): {"json": MANIFEST},
+    ("POST", "/api/v1/manifests/{manifest_id}/arrival"): {"json": {"arrived_on": "2026-11-25", "lines": []}},
+    ("POST", "/api/v1/manifests/{manifest_id}/amendments"): {"json": {"reason": "Late booking", "manifest": MANIFEST}},
     ("POST", "/api/v1/mandates"): {"json": {"broker": BROKER, "valid_from": "2026-01-01"}},
     ("POST", "/api/v1/enterprises"): {"json": {"uscc": "91110000100000000R", "name": "New Trading Co."}},
     ("POST", "/api/v1/users"): {"json": {"name": "new-analyst", "role": "analyst"}},
@@ -216,6 +231,9 @@ def _world_objects(client: TestClient, world: World, rt: Runtime) -> dict[str, s
         decl = repository.by_number(s, number=third)
         assert decl is not None
         release = release_service.issue(s, declaration=decl, actor=Actor.system("clearance"), now=NOW)
+    carrier = client.post("/api/v1/users", json={"name": "line", "role": "carrier", "enterprise": OTHER}, headers=world.headers("admin"))
+    lodged = client.post("/api/v1/manifests", json=MANIFEST, headers={"Authorization": f"Bearer {carrier.json()['token']}"})
+    assert lodged.status_code == 201, lodged.text
     return {
         "release": release.number,
         "token": release.token,
@@ -225,6 +243,7 @@ def _world_objects(client: TestClient, world: World, rt: Runtime) -> dict[str, s
         "document_id": str(doc.json()["id"]),
         "webhook_id": str(hook.json()["id"]),
         "mandate_id": str(mandates[0]["id"]),
+        "manifest_id": str(lodged.json()["id"]),
     }
 
 

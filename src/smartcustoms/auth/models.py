@@ -22,6 +22,7 @@ class Role(enum.StrEnum):
     analyst = "analyst"
     supervisor = "supervisor"
     gate = "gate"
+    carrier = "carrier"  # a shipping line or airline: lodges manifests for its enterprise
     agency = "agency"
     bank = "bank"  # a bank system confirming duty payments
     admin = "admin"

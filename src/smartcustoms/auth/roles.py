@@ -28,24 +28,29 @@ class RoleRule:
     grants_mandates: bool = False  # grants and revokes electronic mandates (as the importer)
     lists_all_mandates: bool = False
     office_optional: bool = False  # may name one office (then works there) or none (national, e.g. headquarters)
+    enterprise_bound: bool = False  # the user belongs to one enterprise, named when made
+    carries: bool = False  # lodges manifests, reports arrivals and amends manifests (its enterprise's own)
+    reads_manifests: bool = False  # reads every manifest and its write-off (carriers read their own)
 
 
 RULES: dict[Role, RoleRule] = {
-    Role.enterprise: RoleRule(office_bound=False, reach=Reach.own, lodges=True, grants_mandates=True),
-    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True),
-    Role.inspector: RoleRule(office_bound=True, reach=Reach.office),
+    Role.enterprise: RoleRule(office_bound=False, reach=Reach.own, lodges=True, grants_mandates=True, enterprise_bound=True),
+    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True, reads_manifests=True),
+    Role.inspector: RoleRule(office_bound=True, reach=Reach.office, reads_manifests=True),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
+    Role.carrier: RoleRule(office_bound=False, reach=Reach.none, enterprise_bound=True, carries=True),  # manifests only
     Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none),  # X-ray images, through their tasks
-    Role.analyst: RoleRule(office_bound=False, reach=Reach.national),
-    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True, office_optional=True),
+    Role.analyst: RoleRule(office_bound=False, reach=Reach.national, reads_manifests=True),
+    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True, office_optional=True, reads_manifests=True),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
     Role.bank: RoleRule(office_bound=False, reach=Reach.none),  # confirms duty payments (POST /api/v1/payments)
-    Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True),
+    Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True, reads_manifests=True),
 }
 
 OFFICE_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_bound)
 NATIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.reach is Reach.national)
 OFFICE_OPTIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_optional)
+ENTERPRISE_ROLES = frozenset(r for r, rule in RULES.items() if rule.enterprise_bound)
 DECIDERS = frozenset(r for r, rule in RULES.items() if rule.decides)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth import passwords
 from smartcustoms.auth.models import ApiToken, Role, User, WebSession
-from smartcustoms.auth.roles import OFFICE_OPTIONAL_ROLES, OFFICE_ROLES
+from smartcustoms.auth.roles import ENTERPRISE_ROLES, OFFICE_OPTIONAL_ROLES, OFFICE_ROLES
 from smartcustoms.errors import Conflict, Forbidden, Problem, Unauthorized, ValidationFailed
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import Enterprise
@@ -76,9 +76,15 @@ def add_user(
     """
     problems: list[Problem] = []
     enterprise_id = None
-    if role is Role.enterprise:
+    if role in ENTERPRISE_ROLES:
         if not enterprise_uscc:
-            problems.append(Problem("AUTH-USR-001", "/enterprise", "An enterprise user must be bound to an enterprise (give its USCC)."))
+            problems.append(
+                Problem(
+                    "AUTH-USR-001",
+                    "/enterprise",
+                    f"{'An' if role.value[0] in 'aeiou' else 'A'} {role.value} user must be bound to an enterprise (give its USCC).",
+                )
+            )
         else:
             ent = party_service.find_by_uscc(session, uscc=enterprise_uscc)
             if ent is None:
@@ -86,7 +92,7 @@ def add_user(
             else:
                 enterprise_id = ent.id
     elif enterprise_uscc:
-        problems.append(Problem("AUTH-USR-003", "/enterprise", "Only enterprise users are bound to an enterprise."))
+        problems.append(Problem("AUTH-USR-003", "/enterprise", "Only enterprise and carrier users are bound to an enterprise."))
     if password is not None:
         problems.extend(passwords.problems(password, production=production))
     office_problem = _office_problem(session, role, office)

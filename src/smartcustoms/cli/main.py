@@ -23,6 +23,7 @@ from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.mandate import app as mandate_app
+from smartcustoms.cli.manifest import app as manifest_app
 from smartcustoms.cli.release import app as release_app
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.roster import app as officer_app
@@ -44,6 +45,7 @@ app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(user_app, name="user")
 app.add_typer(declaration_app, name="declaration")
 app.add_typer(mandate_app, name="mandate")
+app.add_typer(manifest_app, name="manifest")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.add_typer(officer_app, name="officer")

@@ -60,6 +60,10 @@ FACTS: dict[str, tuple[FactType, str]] = {
         "text",
         "smart identification: the heading the description most likely belongs to, when it disagrees (missing otherwise)",
     ),
+    "bl_on_manifest": (
+        "bool",
+        "the declaration's bill of lading is a line of a lodged manifest (false: on none; missing without a bill of lading)",
+    ),
 }
 
 

@@ -30,7 +30,7 @@ from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
 from smartcustoms.web import pages, portal, release_pages
-from smartcustoms.web.api import admin, declarations, duty, identification, mandates, notifications, releases, risk, roster
+from smartcustoms.web.api import admin, declarations, duty, identification, mandates, manifests, notifications, releases, risk, roster
 from smartcustoms.web.deps import authenticate_bearer, bearer
 from smartcustoms.web.guard import RequestGuard
 
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(declarations.router)
     app.include_router(notifications.router)
     app.include_router(mandates.router)
+    app.include_router(manifests.router)
     app.include_router(admin.router)
     app.include_router(risk.router)
     app.include_router(risk.outcomes_router)

@@ -21,6 +21,7 @@ from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.kit.db import append, appends_held
+from smartcustoms.manifest import service as manifests
 from smartcustoms.risk import facts as facts_mod
 from smartcustoms.risk.identification import service as identification
 from smartcustoms.risk.knowledge import service as knowledge
@@ -95,6 +96,9 @@ def assess(session: Session, *, decl: Declaration, now: datetime) -> Assessment:
     for r in rows:
         m = mismatches.get(int(r["line"])) if r.get("line") is not None else None
         r["hs_mismatch"], r["hs_suggested"] = m is not None, (m.suggested_heading if m else None)
+    on_manifest = manifests.note_declaration(session, declaration=decl, now=now)  # also keeps its B/L for matching
+    for r in rows:
+        r["bl_on_manifest"] = on_manifest
     rules = parameters.active(session, on=on)
     ev = parameters.evaluate(rules, rows, office=decl.office)
     champion, challenger = models.for_procedure(session, procedure=decl.procedure)

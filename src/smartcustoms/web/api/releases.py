@@ -8,9 +8,10 @@ from fastapi import APIRouter
 
 from smartcustoms.release import service
 from smartcustoms.release.schemas import ReleaseRead, SigningKeyRead
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/releases", tags=["release"])
+router = APIRouter(prefix="/api/v1/releases", tags=["release"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     404: {"description": "No such release, or not one the caller may read"},

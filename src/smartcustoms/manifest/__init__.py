@@ -1,0 +1,1 @@
+"""Manifests: carriers lodge what a vessel or flight brings; arrivals, amendments, matching and write-off."""
