@@ -1,0 +1,1 @@
+"""Physical inspection: fixed steps per container with photos, findings, remote assistance."""
