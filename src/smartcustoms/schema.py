@@ -17,12 +17,14 @@ import smartcustoms.mandate.models
 import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models
+import smartcustoms.review.models
 import smartcustoms.risk.history.models
 import smartcustoms.risk.knowledge.models
 import smartcustoms.risk.model.models
 import smartcustoms.risk.parameter.models
 import smartcustoms.risk.selectivity.models
-import smartcustoms.roster.models  # noqa: F401  (registers the tables)
+import smartcustoms.roster.models
+import smartcustoms.task.models  # noqa: F401  (registers the tables)
 from smartcustoms.kit.db import Base
 
 if TYPE_CHECKING:
