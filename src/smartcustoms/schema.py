@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 import smartcustoms.audit.models
 import smartcustoms.auth.models
 import smartcustoms.declaration.models
+import smartcustoms.inspection.models
 import smartcustoms.kit.outbox
 import smartcustoms.mandate.models
 import smartcustoms.notification.models
@@ -24,7 +25,8 @@ import smartcustoms.risk.model.models
 import smartcustoms.risk.parameter.models
 import smartcustoms.risk.selectivity.models
 import smartcustoms.roster.models
-import smartcustoms.task.models  # noqa: F401  (registers the tables)
+import smartcustoms.task.models
+import smartcustoms.xray.models  # noqa: F401  (registers the tables)
 from smartcustoms.kit.db import Base
 
 if TYPE_CHECKING:

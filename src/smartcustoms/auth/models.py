@@ -22,6 +22,7 @@ class Role(enum.StrEnum):
     analyst = "analyst"
     supervisor = "supervisor"
     gate = "gate"
+    scanner = "scanner"  # an X-ray scanner station: uploads scan images at its office
     agency = "agency"
     admin = "admin"
 

@@ -34,6 +34,7 @@ RULES: dict[Role, RoleRule] = {
     Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True),
     Role.inspector: RoleRule(office_bound=True, reach=Reach.office),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
+    Role.scanner: RoleRule(office_bound=True, reach=Reach.none),  # uploads X-ray scans (POST /api/v1/scans)
     Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none),  # X-ray images, through their tasks
     Role.analyst: RoleRule(office_bound=False, reach=Reach.national),
     Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True),
