@@ -18,6 +18,7 @@ import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models
 import smartcustoms.review.models
+import smartcustoms.release.models
 import smartcustoms.risk.history.models
 import smartcustoms.risk.knowledge.models
 import smartcustoms.risk.model.models
