@@ -41,6 +41,7 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 OPERATOR = Actor(id=None, name="test-operator", role="admin")
 PG_URL = os.environ.get("SMARTCUSTOMS_TEST_DATABASE_URL", "")
 PG_SCHEMA = f"sc_test_{os.getpid()}"
+SIGNING_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # a release signing key for production-mode tests (bytes 0..31)
 
 BROKER = "91310000MA1FL8XX29"
 IMPORTER = "91120116MA05JB6G5T"
@@ -62,8 +63,10 @@ NON_REFERENCE_TABLES = (
     "xray_scan",
     "inspection_instruction",
     "inspection_photo",
+    "clearance_office",
     "review_query",
     "task",
+    "release",
     "roster_assignment",
     "roster_officer",
     "roster_dispatch_seed",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from collections import Counter
 from functools import lru_cache
@@ -58,6 +60,17 @@ class Settings(BaseSettings):
     sign_in_failures_per_address: int = Field(
         default=20, ge=1, description="failed sign-ins a client address may have in the window before 429"
     )
+    signing_key: str = Field(
+        default="",
+        description="base64 Ed25519 private key (32 bytes) signing release receipts; required in production "
+        "(empty in development: one is made once under the storage directory)",
+    )
+    public_url: str = Field(
+        default="",
+        max_length=200,
+        description="the address people reach this server at (e.g. https://customs.example), for the release receipts' "
+        "QR codes; empty: the address of the request that printed the receipt",
+    )
     metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
 
@@ -70,7 +83,26 @@ class Settings(BaseSettings):
             )
         if self.mode == "production" and self.metrics_token and (why := secret_problem(self.metrics_token)):
             raise ConfigurationError(f"SMARTCUSTOMS_METRICS_TOKEN {why} in production mode")
+        if self.signing_key and (why := signing_key_problem(self.signing_key)):
+            raise ConfigurationError(f"SMARTCUSTOMS_SIGNING_KEY {why}")
+        if self.mode == "production" and not self.signing_key:
+            raise ConfigurationError(
+                "SMARTCUSTOMS_SIGNING_KEY is required in production mode (release receipts are signed with it); "
+                "generate one with: smartcustoms release new-key"
+            )
         return self
+
+
+def signing_key_problem(text: str) -> str | None:
+    """Why a release signing key cannot be used (None when it can): not base64, or not 32 bytes."""
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+    except binascii.Error:
+        return "is not base64"
+    if len(raw) != 32:
+        return f"must be 32 bytes (an Ed25519 private key, base64), not {len(raw)}"
+    return None
 
 
 MIN_SECRET_LENGTH = 32

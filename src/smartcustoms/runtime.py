@@ -21,6 +21,7 @@ from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.db import WriterTurns, make_engine, make_sessionmaker, transaction
 from smartcustoms.notification import service as notification_service
+from smartcustoms.release.signing import SIGNER, LazySigner
 from smartcustoms.risk.selectivity import service as selectivity
 
 log = structlog.get_logger("smartcustoms")
@@ -56,13 +57,12 @@ class Runtime:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.read_engine = make_engine(settings.database_url, readonly=True) if settings.database_url.startswith("sqlite") else self.engine
-        numbers = (
-            {NUMBER_BLOCKS: NumberBlocks(self.engine, settings.number_block)}
-            if settings.number_block > 0 and self.engine.dialect.name == "postgresql"
-            else None
-        )
-        self._writer = make_sessionmaker(self.engine, info=numbers)
-        self._reader = make_sessionmaker(self.read_engine)
+        self.signer = LazySigner(settings)  # release receipts: the key is read (or made, in development) on first use
+        info: dict[str, object] = {SIGNER: self.signer}
+        if settings.number_block > 0 and self.engine.dialect.name == "postgresql":
+            info[NUMBER_BLOCKS] = NumberBlocks(self.engine, settings.number_block)
+        self._writer = make_sessionmaker(self.engine, info=info)
+        self._reader = make_sessionmaker(self.read_engine, info={SIGNER: self.signer})
         self.store: FileStore = store or DirectoryStore(settings.storage_dir)
         self._bus = bus
         self.sender: WebhookSender = sender or HttpSender(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 import smartcustoms.audit.models
 import smartcustoms.auth.models
+import smartcustoms.clearance.models
 import smartcustoms.declaration.models
 import smartcustoms.inspection.models
 import smartcustoms.kit.outbox
@@ -18,6 +19,7 @@ import smartcustoms.mandate.models
 import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models
+import smartcustoms.release.models
 import smartcustoms.review.models
 import smartcustoms.risk.history.models
 import smartcustoms.risk.knowledge.models

@@ -21,7 +21,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import BROKER, World, example
+from smartcustoms.audit.service import Actor
+from smartcustoms.declaration import repository
+from smartcustoms.release import service as release_service
+from smartcustoms.runtime import Runtime
+from tests.conftest import BROKER, NOW, World, example
 
 COLUMNS = ("anon", "broker", "importer", "other", "officer", "off_tj", "inspector", "analyst", "supervisor", "gate", "agency", "admin")
 USERS = {"off_tj": "officer_tianjin"}
@@ -109,6 +113,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
     ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  404  403  403  200",
+    # releases: the owners, the gate and officials of the office (404 to others); the key and the check are public
+    ("GET", "/api/v1/releases/signing-key"):                              PUBLIC,
+    ("GET", "/api/v1/releases/{number}"):                                "401  200  200  404  200  404  200  200  200  200  404  200",
+    ("GET", "/releases/{number}"):                                       "303  200  200  404  200  404  200  200  200  200  404  200",
+    ("GET", "/verify/{token}"):                                           PUBLIC,
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
 }
@@ -166,8 +175,8 @@ def test_every_route_has_an_expectation(client: TestClient) -> None:
     assert all(len(row.split()) == len(COLUMNS) for row in EXPECTED.values())
 
 
-def _world_objects(client: TestClient, world: World) -> dict[str, str]:
-    """Two declarations lodged by the broker for the importer, a document, a webhook; their ids."""
+def _world_objects(client: TestClient, world: World, rt: Runtime) -> dict[str, str]:
+    """Two declarations lodged by the broker for the importer, a document, a webhook, a third one released; their ids."""
     api, broker = "/api/v1/declarations", world.headers("broker")
     first = client.post(api, json=example(), headers=broker)
     second = client.post(api, json={**example(), "client_reference": "MATRIX-2"}, headers=broker)
@@ -179,7 +188,14 @@ def _world_objects(client: TestClient, world: World) -> dict[str, str]:
     hook = client.post("/api/v1/webhooks", json={"url": "https://broker.example/hook"}, headers=broker)
     mandates = client.get("/api/v1/mandates", headers=world.headers("importer")).json()
     assert doc.status_code == hook.status_code == 201 and len(mandates) == 1
+    third = client.post(api, json={**example(), "client_reference": "MATRIX-R"}, headers=broker).json()["number"]
+    with rt.write() as s:
+        decl = repository.by_number(s, number=third)
+        assert decl is not None
+        release = release_service.issue(s, declaration=decl, actor=Actor.system("clearance"), now=NOW)
     return {
+        "release": release.number,
+        "token": release.token,
         **PATH,
         "number": number,
         "second": second.json()["number"],
@@ -189,12 +205,14 @@ def _world_objects(client: TestClient, world: World) -> dict[str, str]:
     }
 
 
-def test_authorization_matrix(client: TestClient, world: World) -> None:
-    values = _world_objects(client, world)
+def test_authorization_matrix(client: TestClient, world: World, rt: Runtime) -> None:
+    values = _world_objects(client, world, rt)
     values["uscc"] = BROKER
     observed: dict[tuple[str, str], list[str]] = {}
     for method, path in EXPECTED:
         extra = dict(BODY.get((method, path), {"json": {}} if method in ("POST", "PATCH") else {}))
+        if "releases/{number}" in path:
+            extra["path"] = {"number": values["release"]}
         url = path.format(**{**values, **extra.pop("path", {})}) if "{" in path else path
         if path == "/static":
             url = "/static/htmx.min.js"

@@ -33,7 +33,7 @@ from smartcustoms.kit.outbox import OutboxMessage
 from smartcustoms.party.models import Enterprise
 from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.runtime import Runtime
-from tests.conftest import BROKER, IMPORTER, NON_REFERENCE_TABLES, backends, example
+from tests.conftest import BROKER, IMPORTER, NON_REFERENCE_TABLES, SIGNING_KEY, backends, example
 
 SMARTCUSTOMS = Path(sys.executable).with_name("smartcustoms")
 pytestmark = [
@@ -358,14 +358,14 @@ def test_production_mode_refuses_the_default_secret_and_demo_data(tmp_path: Path
     assert "SMARTCUSTOMS_SECRET_KEY must have at least 32 characters in production mode" in short.stderr
     assert not db_file.exists()  # refused before touching the database
 
-    production = {**default, "SMARTCUSTOMS_SECRET_KEY": SECRET_40}
+    production = {**default, "SMARTCUSTOMS_SECRET_KEY": SECRET_40, "SMARTCUSTOMS_SIGNING_KEY": SIGNING_KEY}
     loaded = json.loads(_cli(production, tmp_path, "init", "--json").stdout)
     assert loaded["database"] == "sqlite" and loaded["loaded"]["hs_code"] > 5000
 
     demo = _cli(production, tmp_path, "demo", "--declarations", "3", expect=2)
     assert "demo data is refused in production mode" in demo.stderr
     assert "Traceback" not in demo.stderr
-    rt = Runtime(Settings(database_url=f"sqlite:///{db_file}", mode="production", secret_key=SECRET_40))
+    rt = Runtime(Settings(database_url=f"sqlite:///{db_file}", mode="production", secret_key=SECRET_40, signing_key=SIGNING_KEY))
     try:
         with rt.read() as s:
             assert s.scalar(select(func.count()).select_from(Enterprise)) == 0

@@ -21,7 +21,7 @@ from smartcustoms.notification.models import WebhookSubscription
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.app import create_app
 from smartcustoms.web.deps import SESSION_COOKIE
-from tests.conftest import NOW, OPERATOR, World
+from tests.conftest import NOW, OPERATOR, SIGNING_KEY, World
 
 PASSWORD = "correct-horse-battery"
 STRONG_SECRET = secrets.token_urlsafe(48)
@@ -187,8 +187,8 @@ def test_production_refuses_short_default_and_low_entropy_secrets(secret: str) -
 
 def test_production_takes_a_random_secret() -> None:
     for _ in range(20):
-        assert Settings(mode="production", secret_key=secrets.token_urlsafe(32)).mode == "production"
-    assert Settings(mode="production", secret_key="c0ffee" + secrets.token_hex(24)).mode == "production"
+        assert Settings(mode="production", secret_key=secrets.token_urlsafe(32), signing_key=SIGNING_KEY).mode == "production"
+    assert Settings(mode="production", secret_key="c0ffee" + secrets.token_hex(24), signing_key=SIGNING_KEY).mode == "production"
 
 
 # --- CSRF -------------------------------------------------------------------------------------

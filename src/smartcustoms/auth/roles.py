@@ -27,24 +27,35 @@ class RoleRule:
     decides: bool = False  # rejects or holds a declaration by hand
     grants_mandates: bool = False  # grants and revokes electronic mandates (as the importer)
     lists_all_mandates: bool = False
+    tasks: frozenset[str] = frozenset()  # the kinds of task the sunshine draw gives this role
+    supervises: bool = False  # sees every task of its office (all offices without one) and reassigns them
+    office_optional: bool = False  # not bound to an office, but may be given one (a supervisor of that office)
 
 
 RULES: dict[Role, RoleRule] = {
     Role.enterprise: RoleRule(office_bound=False, reach=Reach.own, lodges=True, grants_mandates=True),
-    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True),
-    Role.inspector: RoleRule(office_bound=True, reach=Reach.office),
+    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True, tasks=frozenset({"review", "audit"})),
+    Role.inspector: RoleRule(office_bound=True, reach=Reach.office, tasks=frozenset({"inspection"})),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
     Role.scanner: RoleRule(office_bound=True, reach=Reach.none),  # uploads X-ray scans (POST /api/v1/scans)
-    Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none),  # X-ray images, through their tasks
+    # X-ray images, through their tasks
+    Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none, tasks=frozenset({"image_review"})),
     Role.analyst: RoleRule(office_bound=False, reach=Reach.national),
-    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True),
+    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True, supervises=True, office_optional=True),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
-    Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True),
+    Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True, supervises=True),
 }
 
 OFFICE_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_bound)
 NATIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.reach is Reach.national)
 DECIDERS = frozenset(r for r, rule in RULES.items() if rule.decides)
+SUPERVISORS = frozenset(r for r, rule in RULES.items() if rule.supervises)
+TASK_WORKERS = frozenset(r for r, rule in RULES.items() if rule.tasks)  # see only their tasks' declarations
+
+
+def drawn_for(kind: str) -> tuple[Role, ...]:
+    """The roles a task of this kind is drawn among."""
+    return tuple(r for r, rule in RULES.items() if kind in rule.tasks)
 
 
 def rule(role: Role) -> RoleRule:

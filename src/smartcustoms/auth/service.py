@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth import passwords
 from smartcustoms.auth.models import ApiToken, Role, User, WebSession
-from smartcustoms.auth.roles import OFFICE_ROLES
+from smartcustoms.auth.roles import OFFICE_ROLES, rule
 from smartcustoms.errors import Conflict, Forbidden, Problem, Unauthorized, ValidationFailed
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import Enterprise
@@ -122,9 +122,10 @@ def add_user(
 def _office_problem(session: Session, role: Role, office: str | None) -> Problem | None:
     """Office roles need a customs office in force from the reference list; national roles take none."""
     if role not in OFFICE_ROLES:
-        if office is not None:
+        if office is not None and not rule(role).office_optional:
             return Problem("AUTH-USR-008", "/office", f"The {role.value} role is not bound to a customs office; give none.")
-        return None
+        if office is None:
+            return None
     if not office:
         return Problem("AUTH-USR-006", "/office", f"A user of the {role.value} role works at one customs office: give its code.")
     known = session.scalar(select(CustomsOffice.code).where(CustomsOffice.code == office, CustomsOffice.valid_to.is_(None)))

@@ -22,6 +22,7 @@ from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, h
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.mandate import app as mandate_app
+from smartcustoms.cli.release import app as release_app
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.roster import app as officer_app
 from smartcustoms.cli.simulate import simulate
@@ -45,6 +46,7 @@ app.add_typer(mandate_app, name="mandate")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.add_typer(officer_app, name="officer")
+app.add_typer(release_app, name="release")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -29,8 +29,8 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
-from smartcustoms.web import pages
-from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, risk, roster
+from smartcustoms.web import pages, release_pages
+from smartcustoms.web.api import admin, declarations, identification, mandates, notifications, releases, risk, roster, tasks
 from smartcustoms.web.deps import authenticate_bearer, bearer
 from smartcustoms.web.guard import RequestGuard
 
@@ -160,7 +160,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(risk.outcomes_router)
     app.include_router(identification.router)
     app.include_router(roster.router)
+    app.include_router(releases.router)
+    app.include_router(tasks.router)
+    app.include_router(tasks.queries_router)
     app.include_router(pages.router)
+    app.include_router(release_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _build_routes(app)
 

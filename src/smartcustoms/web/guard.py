@@ -26,6 +26,7 @@ from smartcustoms.errors import PayloadTooLarge, Problem, SmartCustomsError
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.deps import SESSION_COOKIE, authenticate_credentials, bearer
 
+PUBLIC_API = frozenset({"/api/v1/releases/signing-key"})  # API paths anyone may read without credentials
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries, part headers and the small fields beside the file
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
@@ -92,7 +93,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if scope["path"].startswith("/api/"):
+        if scope["path"].startswith("/api/") and scope["path"] not in PUBLIC_API:
             authorization = headers.get("authorization", "")
             token = bearer(authorization)
             # A token seen in the last few seconds is answered on the event loop; the rest in a thread.

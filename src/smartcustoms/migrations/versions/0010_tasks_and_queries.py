@@ -1,4 +1,4 @@
-"""tasks (every kind of officer work) and review queries
+"""tasks (every kind of officer work), review queries, office clearance settings
 
 Revision ID: 0010
 Revises: 0009
@@ -58,8 +58,16 @@ def upgrade() -> None:
     with op.batch_alter_table('review_query', schema=None) as batch_op:
         batch_op.create_index('ix_review_query_declaration', ['declaration_id', 'id'], unique=False)
 
+    op.create_table('clearance_office',
+    sa.Column('office', sa.String(length=8), nullable=False),
+    sa.Column('review_first', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('office', name=op.f('pk_clearance_office'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('clearance_office')
     with op.batch_alter_table('review_query', schema=None) as batch_op:
         batch_op.drop_index('ix_review_query_declaration')
     op.drop_table('review_query')
