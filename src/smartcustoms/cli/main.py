@@ -26,6 +26,7 @@ from smartcustoms.cli.release import app as release_app
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.roster import app as officer_app
 from smartcustoms.cli.simulate import simulate
+from smartcustoms.cli.xray import app as xray_app
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.party import service as party_service
@@ -47,6 +48,7 @@ risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.add_typer(officer_app, name="officer")
 app.add_typer(release_app, name="release")
+app.add_typer(xray_app, name="xray")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
