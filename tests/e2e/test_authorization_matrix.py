@@ -118,6 +118,18 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/releases/{number}"):                                "401  200  200  404  200  404  200  200  200  200  404  200",
     ("GET", "/releases/{number}"):                                       "303  200  200  404  200  404  200  200  200  200  404  200",
     ("GET", "/verify/{token}"):                                           PUBLIC,
+    # inspection and X-ray: only a task's holders and the office's supervisors see a task (none is open here: 404);
+    # the resolution checks the role first; scans come from scanner stations only
+    ("GET", "/api/v1/tasks/{task_id}/inspection"):                        "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/steps/{step_id}"):                  "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/completion"):                       "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/resolution"):                       "401  403  403  403  404  404  403  403  404  403  403  404",
+    ("POST", "/api/v1/tasks/{task_id}/instructions"):                     "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/api/v1/tasks/{task_id}/photos/{sha256}"):                   "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/review"):                           "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/scans"):                                            "401  403  403  403  403  403  403  403  403  403  403  403",
+    ("GET", "/api/v1/scans/{scan_id}"):                                   "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/api/v1/scans/{scan_id}/image"):                             "401  404  404  404  404  404  404  404  404  404  404  404",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
 }
@@ -126,6 +138,7 @@ EXPECTED: dict[tuple[str, str], str] = {
 # What each request sends besides the caller's token: path values, and a body where the route takes one.
 PATH = {
     "code": "PRM-VAL-001", "version": "1", "id": "1", "name": "fraud", "uscc": BROKER, "currency": "USD", "list_name": "country",
+    "task_id": "1", "step_id": "MSKU1234565.container_number", "sha256": "0" * 64, "scan_id": "1",
 }  # fmt: skip
 BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/declarations"): {"json": {**example(), "client_reference": "MATRIX-3"}},
@@ -146,6 +159,15 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/enterprises"): {"json": {"uscc": "91110000100000000R", "name": "New Trading Co."}},
     ("POST", "/api/v1/users"): {"json": {"name": "new-analyst", "role": "analyst"}},
     ("POST", "/login"): {"data": {"name": "nobody", "password": "not-the-password"}},
+    ("POST", "/api/v1/tasks/{task_id}/steps/{step_id}"): {"data": {"result": '{"found": "MSKU1234565"}'}},
+    ("POST", "/api/v1/tasks/{task_id}/completion"): {"json": {"findings": [], "reason": "All steps as declared"}},
+    ("POST", "/api/v1/tasks/{task_id}/resolution"): {"json": {"decision": "reject", "reason": "Concealment found"}},
+    ("POST", "/api/v1/tasks/{task_id}/instructions"): {"json": {"text": "Open the cartons at the back"}},
+    ("POST", "/api/v1/tasks/{task_id}/review"): {"json": {"verdict": "clear"}},
+    ("POST", "/api/v1/scans"): {
+        "data": {"declaration": "224820261000000001", "container": "MSKU1234565"},
+        "files": {"image": ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16, "image/png")},
+    },
     ("GET", "/api/v1/reference/hs"): {"params": {"q": "phone"}},
     ("GET", "/api/v1/reference/hs/{code}"): {"path": {"code": "851713"}},
     ("GET", "/api/v1/risk/models/{name}/drift"): {"params": {"from": "2026-02-01", "to": "2026-01-01"}},

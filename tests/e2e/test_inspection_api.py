@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -11,11 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from smartcustoms.audit.models import AuditEntry
+from smartcustoms.errors import Conflict
+from smartcustoms.inspection import service
 from smartcustoms.inspection.models import Photo
 from smartcustoms.risk.selectivity.models import Outcome
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import TaskKind
-from tests.conftest import World, example
+from tests.conftest import NOW, World, example
 from tests.e2e.inspection_helpers import API, JPEG, lodge, png, red_lane, staff, status_of, task_of
 
 RESULTS: dict[str, dict[str, Any]] = {
@@ -40,6 +44,9 @@ def inspection(client: TestClient, world: World, rt: Runtime) -> tuple[str, int,
     task = task_of(rt, number, TaskKind.inspection)
     view = client.get(f"{API}/tasks/{task.id}", headers=world.headers("supervisor")).json()
     assert sorted(view["assignees"]) == ["insp_a", "insp_b"]
+    # The task clearance opened lists the fixed steps per container, in order, with their ids.
+    assert [s["id"] for s in view["steps"]][:3] == ["MSKU1234565.container_number", "MSKU1234565.seal", "MSKU1234565.goods_description"]
+    assert len(view["steps"]) == 16 and view["steps"][8]["id"] == "TGHU9876542.container_number"
     return number, task.id, "insp_a"
 
 
@@ -215,3 +222,48 @@ def test_a_supervisor_instructs_a_live_inspection_and_the_inspectors_see_it(clie
     seen = client.get(f"{API}/tasks/{task}/inspection", headers=world.headers("insp_b")).json()["instructions"]
     assert [(i["text"], i["step_id"], i["given_by"]) for i in seen] == [(body["text"], body["step_id"], "supervisor")]
     assert client.get(f"{API}/tasks/{task}/inspection", headers=world.headers("officer")).status_code == 404
+
+
+def test_two_inspectors_recording_the_same_step_at_once_one_wins(client: TestClient, world: World, rt: Runtime, inspection: Any) -> None:
+    _, task, _ = inspection
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def record(who: str) -> None:
+        barrier.wait(timeout=10)
+        with rt.write() as s:
+            try:
+                service.record_step(
+                    s,
+                    task_id=task,
+                    step_id="MSKU1234565.container_number",
+                    result={"found": "MSKU1234565", "note": who},
+                    photos=[service.Upload(data=png(), filename="p.png")],
+                    store=rt.store,
+                    max_photo_bytes=1 << 20,
+                    principal=world.principals[who],
+                    now=NOW,
+                )
+                answers.append(200)
+            except Conflict:
+                answers.append(409)
+                raise
+
+    threads = [threading.Thread(target=_quiet(record), args=(who,)) for who in ("insp_a", "insp_b")]  # PostgreSQL: both at once
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(answers) == [200, 409]
+    with rt.read() as s:
+        assert s.scalar(select(func.count()).select_from(Photo)) == 1
+    step = client.get(f"{API}/tasks/{task}/inspection", headers=world.headers("insp_a")).json()["steps"][0]
+    assert step["status"] == "done" and step["result"]["note"] == step["done_by"]
+
+
+def _quiet(fn: Any) -> Any:
+    def run(*args: Any) -> None:
+        with contextlib.suppress(Conflict):
+            fn(*args)
+
+    return run

@@ -7,7 +7,7 @@ updates no row and answers 409 with nothing changed, on SQLite and PostgreSQL al
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,9 @@ from smartcustoms.task.models import Task, TaskKind, TaskStatus, task_ref
 
 DISPATCH = Actor.system("dispatch")
 QUEUE_BATCH = 50  # at most this many queued tasks are drawn for after one officer is freed
+# How a kind of task plans its steps from the declaration's content when the opener gives none;
+# the areas above register theirs (inspection: the fixed steps per container).
+STEP_PLANS: dict[TaskKind, Callable[[dict[str, Any]], list[Any]]] = {}
 
 
 def _journal(session: Session, task: Task, *, action: str, actor: Actor, now: datetime, reason: str | None = None, **after: Any) -> None:
@@ -68,6 +71,11 @@ def _chapters(session: Session, task: Task) -> set[int]:
     return domain.chapters_of(decl.payload) if decl is not None else set()
 
 
+def _planned(kind: TaskKind, declaration: Declaration) -> list[Any]:
+    plan = STEP_PLANS.get(kind)
+    return plan(declaration.payload) if plan is not None else []
+
+
 def open_task(
     session: Session,
     *,
@@ -89,7 +97,7 @@ def open_task(
         office=declaration.office,
         status=TaskStatus.waiting,
         k=k or domain.ASSIGNEES[kind.value],
-        steps=list(steps or []),
+        steps=list(steps if steps is not None else _planned(kind, declaration)),
         created_at=now,
     )
     session.add(task)
