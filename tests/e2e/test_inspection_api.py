@@ -267,3 +267,30 @@ def _quiet(fn: Any) -> Any:
             fn(*args)
 
     return run
+
+
+def test_two_completions_at_once_one_wins_and_the_outcome_is_recorded_once(
+    client: TestClient, world: World, rt: Runtime, inspection: Any
+) -> None:
+    number, task, _ = inspection
+    _all_steps(client, world, task)
+    barrier = threading.Barrier(2)
+    answers: list[str] = []
+
+    def complete(who: str) -> None:
+        barrier.wait(timeout=10)
+        try:
+            with rt.write() as s:
+                service.complete(s, task_id=task, findings=[], reason=f"Checked by {who}", principal=world.principals[who], now=NOW)
+            answers.append("done")
+        except Conflict as exc:
+            answers.append(exc.code)
+
+    threads = [threading.Thread(target=complete, args=(who,)) for who in ("insp_a", "insp_b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(answers) in (["done", "task_conflict"], ["done", "task_done"]), answers
+    with rt.read() as s:
+        assert s.scalar(select(func.count()).select_from(Outcome).where(Outcome.number == number)) == 1
