@@ -44,6 +44,7 @@ def test_a_scanner_uploads_and_bad_scans_are_refused_with_codes(client: TestClie
     assert (scan["container"], scan["width"], scan["height"], scan["station"], scan["verdict"]) == ("MSKU1234565", 64, 32, "scanner", None)
     review = task_of_scan(client, world, scan)
     assert review["kind"] == "image_review" and review["assignees"] == ["xray_a"]
+    assert review["steps"][0]["scan"] == scan["id"] and review["steps"][0]["image"] == f"/api/v1/scans/{scan['id']}/image"
     img = client.get(f"{API}/scans/{scan['id']}/image", headers=world.headers("xray_a"))
     assert img.status_code == 200 and img.content == png(64, 32)
     assert client.get(f"{API}/scans/{scan['id']}", headers=world.headers("officer")).status_code == 404

@@ -89,7 +89,17 @@ def receive_scan(
     )
     session.add(scan)
     session.flush()
-    task = tasks.open_task(session, declaration=decl, kind=TaskKind.image_review, actor=principal.actor(), now=now)
+    # The review's one step names the scan, so the analyst's task shows where the image is.
+    step = {
+        "id": f"{scan.container}.image",
+        "container": scan.container,
+        "kind": "image",
+        "scan": scan.id,
+        "image": f"/api/v1/scans/{scan.id}/image",
+    }
+    task = tasks.open_task(
+        session, declaration=decl, kind=TaskKind.image_review, steps=[{**step, "status": "pending"}], actor=principal.actor(), now=now
+    )
     scan.task_id = task.id
     session.flush()
     record(
@@ -148,6 +158,7 @@ def review(session: Session, *, task_id: int, body: Any, principal: Principal, n
     result: dict[str, Any] = {"scan": scan.id, "verdict": verdict, "regions": regions, "note": note, "passed": True}
     if verdict == "suspect":
         result["next"] = TaskKind.inspection.value  # clearance: a physical inspection comes next
+    task.steps = [{**st, "status": "done"} for st in task.steps]
     tasks.finish(session, task=task, result=result, actor=principal.actor(), now=now)
     scan.verdict, scan.regions, scan.note, scan.reviewed_by, scan.reviewed_at = verdict, regions, note, principal.name, now
     session.flush()
