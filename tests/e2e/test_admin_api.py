@@ -288,6 +288,8 @@ DUMMY = {
     "webhook_id": "1",
     "mandate_id": "1",
     "document_id": "1",
+    "task_id": "1",
+    "query_id": "1",
     "version": "1",
     "id": "1",
     "name": "fraud",

@@ -52,8 +52,10 @@ def decide(session: Session, *, task: Task, decision: str, reason: str, question
         raise ValidationFailed("The decision cannot be taken.", problems)
     if task.kind is not TaskKind.review:
         raise Conflict(f"Task {task.id} is a {task.kind.value} task; decisions are taken on review tasks.", code="task_not_review")
-    tasks.require_open(task)
+    if task.status is TaskStatus.done:
+        tasks.require_open(task)  # 409 task_done: for a holder whose assignment ended with it, too
     tasks.require_holder(session, task=task, principal=principal)
+    tasks.require_open(task)
     actor = principal.actor()
     if decision == "query":
         assert question is not None

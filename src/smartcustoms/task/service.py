@@ -19,6 +19,7 @@ from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.roles import SUPERVISORS, TASK_WORKERS, drawn_for
 from smartcustoms.auth.service import Principal
+from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration
 from smartcustoms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from smartcustoms.roster import service as roster
@@ -269,3 +270,31 @@ def works_on(session: Session, *, principal: Principal, declaration_id: int) -> 
     """Whether an officer holds (or held when it was done) a task on the declaration."""
     stmt = _mine(principal).where(Task.declaration_id == declaration_id).limit(1)
     return session.scalar(stmt) is not None
+
+
+def declarations_of(principal: Principal) -> Any:
+    """For a task worker, a select of the ids of the declarations they have (or had, when done) tasks on; None for others."""
+    if principal.role not in TASK_WORKERS:
+        return None
+    return select(Task.declaration_id).where(Task.id.in_(_mine(principal)))
+
+
+def journal_read(session: Session, *, principal: Principal, declaration: Declaration, now: datetime) -> None:
+    """Journal that a task worker read a declaration (`declaration.read`); nothing for other roles."""
+    if principal.role in TASK_WORKERS:
+        record(
+            session,
+            actor=principal.actor(),
+            action="declaration.read",
+            subject_type="declaration",
+            subject_id=str(declaration.id),
+            now=now,
+            after={"number": declaration.number},
+        )
+
+
+def _reach(session: Session, principal: Principal, declaration_id: int) -> bool:
+    return works_on(session, principal=principal, declaration_id=declaration_id)
+
+
+declaration_service.limit_task_workers(_reach)  # officers see only the declarations of their tasks

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth import sessions
+from smartcustoms.auth.roles import TASK_WORKERS
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import repository
 from smartcustoms.declaration import service as declaration_service
@@ -19,6 +20,7 @@ from smartcustoms.declaration.models import Status
 from smartcustoms.errors import Forbidden, SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.task import service as tasks
 from smartcustoms.web.deps import SESSION_COOKIE, authenticate, runtime
 
 router = APIRouter(include_in_schema=False)
@@ -122,7 +124,16 @@ def _rows(request: Request, who: Principal, status: str | None) -> dict[str, obj
     st = Status(status) if status is not None and status in Status.__members__ else None
     with rt.read() as s:
         rows, total = repository.page(
-            s, enterprise_id=enterprise_id, office=office, status=st, kind=None, lodged_from=None, lodged_to=None, limit=100, offset=0
+            s,
+            enterprise_id=enterprise_id,
+            office=office,
+            status=st,
+            kind=None,
+            lodged_from=None,
+            lodged_to=None,
+            limit=100,
+            offset=0,
+            only=tasks.declarations_of(who),
         )
     return {"rows": rows, "total": total, "status": st.value if st is not None else None}
 
@@ -165,6 +176,9 @@ def detail(request: Request, number: str) -> Response:
             a = selectivity.view(latest, principal=who, decl=d) if latest is not None else None
     except SmartCustomsError as exc:
         return templates.TemplateResponse(request, "problem.html", {"who": who, "error": exc}, status_code=exc.status)
+    if who.role in TASK_WORKERS:  # an officer's reading is journaled
+        with rt.write() as s:
+            tasks.journal_read(s, principal=who, declaration=d, now=utcnow())
     bars = _bars(a.get("contributions") or []) if a else []
     return templates.TemplateResponse(
         request, "declaration.html", {"who": who, "d": d, "p": d.payload, "events": events, "docs": docs, "a": a, "bars": bars}

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, File, Form, Path, Query, Response, UploadFile
 from sqlalchemy.exc import IntegrityError
 
+from smartcustoms.auth.roles import TASK_WORKERS
 from smartcustoms.auth.service import Principal
 from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import documents as doc_service
@@ -30,6 +31,7 @@ from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.text import IsoDateTime
 from smartcustoms.review import service as review
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.task import service as tasks
 from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, DB_INT_MAX, PrincipalDep, RuntimeDep
 
@@ -102,6 +104,7 @@ def list_declarations(
             lodged_to=lodged_to,
             limit=limit,
             offset=offset,
+            only=tasks.declarations_of(who),
         )
         return DeclarationPage(items=[summary(d) for d in rows], total=total, limit=limit, offset=offset)
 
@@ -129,7 +132,12 @@ def rejections(rt: RuntimeDep, who: PrincipalDep, since: IsoDateTime | None = No
 def get_declaration(rt: RuntimeDep, who: PrincipalDep, number: str) -> DeclarationRead:
     """A declaration's state, content, history of events with reasons, and documents."""
     with rt.read() as s:
-        return _read(s, service.get_visible(s, number=number, principal=who), who)
+        decl = service.get_visible(s, number=number, principal=who)
+        shown = _read(s, decl, who)
+    if who.role in TASK_WORKERS:  # an officer's reading is journaled
+        with rt.write() as s:
+            tasks.journal_read(s, principal=who, declaration=decl, now=utcnow())
+    return shown
 
 
 def _amend(rt: RuntimeDep, who: PrincipalDep, number: str, body: AmendmentCreate) -> DeclarationRead:
