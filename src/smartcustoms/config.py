@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     storage_dir: Path = Path("var/files")
     bus_url: str = Field(default="", description="nats://host:port for JetStream; empty = in-process")
     max_document_bytes: int = 20 * 1024 * 1024
+    max_photo_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest inspection photo (JPEG/PNG) accepted")
+    max_scan_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="largest X-ray scan image (JPEG/PNG) accepted")
     max_json_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="largest request body other than a document upload; larger ones answer 413 unread"
     )

@@ -66,6 +66,8 @@ USERS: tuple[tuple[str, Role, int | None, str | None], ...] = (
     ("analyst", Role.analyst, None, None),
     ("supervisor", Role.supervisor, None, None),
     ("gate", Role.gate, None, "2248"),
+    ("xray", Role.image_analyst, None, "2248"),
+    ("scanner", Role.scanner, None, "2248"),
     ("agency", Role.agency, None, None),
 )
 GOODS: tuple[tuple[str, str, str, str, Decimal, Decimal], ...] = (

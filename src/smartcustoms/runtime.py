@@ -23,6 +23,7 @@ from smartcustoms.kit.db import WriterTurns, make_engine, make_sessionmaker, tra
 from smartcustoms.notification import service as notification_service
 from smartcustoms.release.signing import SIGNER, LazySigner
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.task import service as _tasks  # noqa: F401  (officers see only their tasks' declarations)
 
 log = structlog.get_logger("smartcustoms")
 WARM_EVERY_SECONDS = 60.0

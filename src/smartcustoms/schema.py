@@ -11,8 +11,10 @@ from sqlalchemy.engine import Engine
 
 import smartcustoms.audit.models
 import smartcustoms.auth.models
+import smartcustoms.clearance.models
 import smartcustoms.declaration.models
 import smartcustoms.duty.models
+import smartcustoms.inspection.models
 import smartcustoms.kit.outbox
 import smartcustoms.mandate.models
 import smartcustoms.manifest.models
@@ -20,13 +22,16 @@ import smartcustoms.notification.models
 import smartcustoms.party.models
 import smartcustoms.reference.models
 import smartcustoms.release.models
+import smartcustoms.review.models
 import smartcustoms.risk.history.models
 import smartcustoms.risk.knowledge.models
 import smartcustoms.risk.model.models
 import smartcustoms.risk.parameter.models
 import smartcustoms.risk.selectivity.models
 import smartcustoms.roster.models
-import smartcustoms.tariff.models  # noqa: F401  (registers the tables)
+import smartcustoms.tariff.models
+import smartcustoms.task.models
+import smartcustoms.xray.models  # noqa: F401  (registers the tables)
 from smartcustoms.kit.db import Base
 
 if TYPE_CHECKING:

@@ -289,6 +289,8 @@ DUMMY = {
     "mandate_id": "1",
     "manifest_id": "1",
     "document_id": "1",
+    "task_id": "1",
+    "query_id": "1",
     "version": "1",
     "id": "1",
     "name": "fraud",

@@ -9,6 +9,8 @@ to bottom, reads first, so a change made by one request is seen by the requests 
 Callers: `anon` has no credentials; `broker` is the declarant that lodged (owner), `importer` the
 enterprise lodged for, `other` an unrelated enterprise; `officer` works at the declaration's office
 (2248), `off_tj` at another (0202); `inspector` and `gate` at 2248; the rest are national.
+Both declarations go to the yellow lane and their review tasks are drawn to `officer`, the one
+on the roster: officers and inspectors see only the declarations of their tasks.
 Risk routes check the role before the body, so their rows send `{}`: 422 means "let through".
 """
 
@@ -24,8 +26,10 @@ from fastapi.testclient import TestClient
 from smartcustoms.audit.service import Actor
 from smartcustoms.declaration import repository
 from smartcustoms.release import service as release_service
+from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
-from tests.conftest import BROKER, NOW, OTHER, World, example
+from tests.conftest import BROKER, NOW, OPERATOR, OTHER, World, example
+from tests.e2e.test_clearance import lane
 
 COLUMNS = ("anon", "broker", "importer", "other", "officer", "off_tj", "inspector", "analyst", "supervisor", "gate", "agency", "admin")
 USERS = {"off_tj": "officer_tianjin"}
@@ -44,18 +48,18 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/login"):                                                    PUBLIC,
     ("GET", "/"):                                                        "303  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/declarations/rows"):                                       "401  200  200  200  200  200  200  200  200  403  403  200",
-    ("GET", "/declarations/{number}"):                                   "303  200  200  404  200  404  200  200  200  403  403  200",
+    ("GET", "/declarations/{number}"):                                   "303  200  200  404  200  404  404  200  200  403  403  200",
     ("GET", "/declarations/new"):                                        "303  200  200  200  403  403  403  403  403  403  403  403",
     ("GET", "/language"):                                                 "303 " * 12,
     # declarations: reads
     ("GET", "/api/v1/declarations"):                                     "401  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/api/v1/declarations/statistics/rejections"):               "401  403  403  403  403  403  403  200  200  403  403  200",
-    ("GET", "/api/v1/declarations/{number}"):                            "401  200  200  404  200  404  200  200  200  403  403  200",
-    ("GET", "/api/v1/declarations/{number}/versions"):                   "401  200  200  404  200  404  200  200  200  403  403  200",
-    ("GET", "/api/v1/declarations/{number}/versions/{version}"):         "401  200  200  404  200  404  200  200  200  403  403  200",
-    ("GET", "/api/v1/declarations/{number}/documents"):                  "401  200  200  404  200  404  200  200  200  403  403  200",
-    ("GET", "/api/v1/declarations/{number}/documents/{document_id}"):    "401  200  200  404  200  404  200  200  200  403  403  200",
-    ("GET", "/api/v1/declarations/{number}/outcomes"):                   "401  404  404  404  200  404  200  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}"):                            "401  200  200  404  200  404  404  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/versions"):                   "401  200  200  404  200  404  404  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/versions/{version}"):         "401  200  200  404  200  404  404  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/documents"):                  "401  200  200  404  200  404  404  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/documents/{document_id}"):    "401  200  200  404  200  404  404  200  200  403  403  200",
+    ("GET", "/api/v1/declarations/{number}/outcomes"):                   "401  404  404  404  200  404  404  200  200  403  403  200",
     # notifications, webhooks, mandates: reads
     ("GET", "/api/v1/notifications"):                                    "401  200  200  200  403  403  403  403  403  403  403  403",
     ("GET", "/api/v1/webhooks"):                                         "401  200  200  200  403  403  403  403  403  403  403  403",
@@ -111,7 +115,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/declarations/{number}/amendments"):                "401  200  403  404  403  403  403  403  403  403  403  403",
     ("PATCH", "/api/v1/declarations/{number}"):                          "401  200  403  404  403  403  403  403  403  403  403  403",
     ("POST", "/api/v1/declarations/{number}/documents"):                 "401  201  403  404  403  403  403  403  403  403  403  403",
-    ("POST", "/api/v1/declarations/{number}/outcomes"):                  "401  403  403  404  201  404  201  403  201  403  403  403",
+    ("POST", "/api/v1/declarations/{number}/outcomes"):                  "401  403  403  404  201  404  404  403  201  403  403  403",
     # held by the officer, so the next deciders meet the lifecycle's 409 (past authorisation)
     ("POST", "/api/v1/declarations/{number}/decisions"):                 "401  403  403  403  200  404  403  403  409  403  403  409",
     ("POST", "/api/v1/declarations/{second}/withdrawal"):                "401  200  403  404  403  403  403  403  403  403  403  403",
@@ -130,11 +134,29 @@ EXPECTED: dict[tuple[str, str], str] = {
     # payments are the bank role's only (tests/e2e/test_duty_api.py), guarantees the admins'
     ("POST", "/api/v1/payments"):                                        "401  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/api/v1/guarantees"):                                      "401  403  403  403  403  403  403  403  403  403  403  201",
+    # tasks: the holder (the officer) acts; supervisors see and reassign; the declarant answers the query
+    ("GET", "/api/v1/tasks"):                                            "401  403  403  403  200  200  200  403  200  403  403  200",
+    ("GET", "/api/v1/tasks/{task_id}"):                                  "401  404  404  404  200  404  404  404  200  404  404  200",
+    ("POST", "/api/v1/tasks/{task_id}/decision"):                        "401  404  404  404  200  404  404  404  403  404  404  403",
+    ("POST", "/api/v1/declarations/{number}/queries/{query_id}/answer"): "401  200  403  404  403  403  403  403  403  403  403  403",
+    ("POST", "/api/v1/tasks/{task_id}/reassignment"):                    "401  404  404  404  403  404  404  404  200  404  404  200",
     # releases: the owners, the gate and officials of the office (404 to others); the key and the check are public
     ("GET", "/api/v1/releases/signing-key"):                              PUBLIC,
     ("GET", "/api/v1/releases/{number}"):                                "401  200  200  404  200  404  200  200  200  200  404  200",
     ("GET", "/releases/{number}"):                                       "303  200  200  404  200  404  200  200  200  200  404  200",
     ("GET", "/verify/{token}"):                                           PUBLIC,
+    # inspection and X-ray: only a task's holders and the office's supervisors see a task (none is open here: 404);
+    # the resolution checks the role first; scans come from scanner stations only
+    ("GET", "/api/v1/tasks/{task_id}/inspection"):                        "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/steps/{step_id}"):                  "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/completion"):                       "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/resolution"):                       "401  403  403  403  404  404  403  403  404  403  403  404",
+    ("POST", "/api/v1/tasks/{task_id}/instructions"):                     "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/api/v1/tasks/{task_id}/photos/{sha256}"):                   "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/tasks/{task_id}/review"):                           "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/api/v1/scans"):                                            "401  403  403  403  403  403  403  403  403  403  403  403",
+    ("GET", "/api/v1/scans/{scan_id}"):                                   "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/api/v1/scans/{scan_id}/image"):                             "401  404  404  404  404  404  404  404  404  404  404  404",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
     # the portal's forms: no CSRF token with a bearer token (403); officials are no traders (403)
@@ -151,6 +173,7 @@ MANIFEST = {
 }  # fmt: skip
 PATH = {
     "code": "PRM-VAL-001", "version": "1", "id": "1", "name": "fraud", "uscc": BROKER, "currency": "USD", "list_name": "country",
+    "task_id": "1", "step_id": "MSKU1234565.container_number", "sha256": "0" * 64, "scan_id": "1",
 }  # fmt: skip
 BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/declarations"): {"json": {**example(), "client_reference": "MATRIX-3"}},
@@ -163,6 +186,9 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/declarations/{number}/outcomes"): {"json": {"source": "inspection", "hit": False}},
     ("POST", "/api/v1/declarations/{number}/decisions"): {"json": {"to": "held", "reason": "Origin to verify"}},
     ("POST", "/api/v1/declarations/{second}/withdrawal"): {"json": {"reason": "Goods sold on"}},
+    ("POST", "/api/v1/tasks/{task_id}/decision"): {"json": {"decision": "query", "reason": "Unclear", "question": "The contract?"}},
+    ("POST", "/api/v1/declarations/{number}/queries/{query_id}/answer"): {"json": {"answer": "Attached."}},
+    ("POST", "/api/v1/tasks/{task_id}/reassignment"): {"json": {"reason": "Matrix reassignment"}},
     ("GET", "/api/v1/officers/{name}"): {"path": {"name": "officer"}},
     ("PATCH", "/api/v1/officers/{name}"): {"path": {"name": "officer"}, "json": {"capacity": 6}},
     ("POST", "/api/v1/risk/classify"): {"json": {"description": "Cotton T-shirts, knitted"}},
@@ -183,6 +209,15 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/declarations/{number}/documents"): {
         "data": {"type": "invoice"},
         "files": {"file": ("invoice.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    },
+    ("POST", "/api/v1/tasks/{task_id}/steps/{step_id}"): {"data": {"result": '{"found": "MSKU1234565"}'}},
+    ("POST", "/api/v1/tasks/{task_id}/completion"): {"json": {"findings": [], "reason": "All steps as declared"}},
+    ("POST", "/api/v1/tasks/{task_id}/resolution"): {"json": {"decision": "reject", "reason": "Concealment found"}},
+    ("POST", "/api/v1/tasks/{task_id}/instructions"): {"json": {"text": "Open the cartons at the back"}},
+    ("POST", "/api/v1/tasks/{task_id}/review"): {"json": {"verdict": "clear"}},
+    ("POST", "/api/v1/scans"): {
+        "data": {"declaration": "224820261000000001", "container": "MSKU1234565"},
+        "files": {"image": ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16, "image/png")},
     },
     ("GET", "/api/v1/reference/hs"): {"params": {"q": "phone"}},
     ("GET", "/api/v1/reference/hs/{code}"): {"path": {"code": "851713"}},
@@ -216,6 +251,9 @@ def test_every_route_has_an_expectation(client: TestClient) -> None:
 def _world_objects(client: TestClient, world: World, rt: Runtime) -> dict[str, str]:
     """Two declarations lodged by the broker for the importer, a document, a webhook, a third one released; their ids."""
     api, broker = "/api/v1/declarations", world.headers("broker")
+    lane(rt, world, "yellow")  # a review task each, drawn to the officer: only it of the officials sees them
+    with rt.write() as s:
+        roster.set_officer(s, name="officer", actor=OPERATOR, now=NOW)
     first = client.post(api, json=example(), headers=broker)
     second = client.post(api, json={**example(), "client_reference": "MATRIX-2"}, headers=broker)
     assert first.status_code == second.status_code == 202, first.text
@@ -244,6 +282,8 @@ def _world_objects(client: TestClient, world: World, rt: Runtime) -> dict[str, s
         "webhook_id": str(hook.json()["id"]),
         "mandate_id": str(mandates[0]["id"]),
         "manifest_id": str(lodged.json()["id"]),
+        "task_id": str(client.get("/api/v1/tasks", headers=world.headers("officer")).json()["items"][0]["id"]),
+        "query_id": "1",
     }
 
 

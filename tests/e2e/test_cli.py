@@ -384,7 +384,21 @@ def test_demo_creates_users_of_every_role_and_prints_their_tokens(initialized: C
     out = initialized.json("demo", "--declarations", "40")
 
     assert (out["enterprises_added"], out["declarations_added"]) == (5, 40)
-    names = ["admin", "broker", "importer", "shenzhen", "ningbo", "officer", "inspector", "xray", "analyst", "supervisor", "gate", "agency"]
+    names = [
+        "admin",
+        "broker",
+        "importer",
+        "shenzhen",
+        "ningbo",
+        "officer",
+        "inspector",
+        "analyst",
+        "supervisor",
+        "gate",
+        "xray",
+        "scanner",
+        "agency",
+    ]
     assert list(out["tokens"]) == names
     rt = runtime_of(initialized)
     with rt.read() as s:

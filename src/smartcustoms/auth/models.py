@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
     supervisor = "supervisor"
     gate = "gate"
     carrier = "carrier"  # a shipping line or airline: lodges manifests for its enterprise
+    scanner = "scanner"  # an X-ray scanner station: uploads scan images at its office
     agency = "agency"
     bank = "bank"  # a bank system confirming duty payments
     admin = "admin"

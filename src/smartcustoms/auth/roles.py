@@ -31,20 +31,28 @@ class RoleRule:
     enterprise_bound: bool = False  # the user belongs to one enterprise, named when made
     carries: bool = False  # lodges manifests, reports arrivals and amends manifests (its enterprise's own)
     reads_manifests: bool = False  # reads every manifest and its write-off (carriers read their own)
+    tasks: frozenset[str] = frozenset()  # the kinds of task the sunshine draw gives this role
+    supervises: bool = False  # sees every task of its office (all offices without one) and reassigns them
 
 
 RULES: dict[Role, RoleRule] = {
     Role.enterprise: RoleRule(office_bound=False, reach=Reach.own, lodges=True, grants_mandates=True, enterprise_bound=True),
-    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True, reads_manifests=True),
-    Role.inspector: RoleRule(office_bound=True, reach=Reach.office, reads_manifests=True),
+    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True, reads_manifests=True, tasks=frozenset({"review", "audit"})),
+    Role.inspector: RoleRule(office_bound=True, reach=Reach.office, reads_manifests=True, tasks=frozenset({"inspection"})),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
     Role.carrier: RoleRule(office_bound=False, reach=Reach.none, enterprise_bound=True, carries=True),  # manifests only
-    Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none),  # X-ray images, through their tasks
+    Role.scanner: RoleRule(office_bound=True, reach=Reach.none),  # uploads X-ray scans (POST /api/v1/scans)
+    # X-ray images, through their tasks
+    Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none, tasks=frozenset({"image_review"})),
     Role.analyst: RoleRule(office_bound=False, reach=Reach.national, reads_manifests=True),
-    Role.supervisor: RoleRule(office_bound=False, reach=Reach.national, decides=True, office_optional=True, reads_manifests=True),
+    Role.supervisor: RoleRule(
+        office_bound=False, reach=Reach.national, decides=True, office_optional=True, reads_manifests=True, supervises=True
+    ),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
     Role.bank: RoleRule(office_bound=False, reach=Reach.none),  # confirms duty payments (POST /api/v1/payments)
-    Role.admin: RoleRule(office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True, reads_manifests=True),
+    Role.admin: RoleRule(
+        office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True, reads_manifests=True, supervises=True
+    ),
 }
 
 OFFICE_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_bound)
@@ -52,6 +60,13 @@ NATIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.reach is Reach
 OFFICE_OPTIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_optional)
 ENTERPRISE_ROLES = frozenset(r for r, rule in RULES.items() if rule.enterprise_bound)
 DECIDERS = frozenset(r for r, rule in RULES.items() if rule.decides)
+SUPERVISORS = frozenset(r for r, rule in RULES.items() if rule.supervises)
+TASK_WORKERS = frozenset(r for r, rule in RULES.items() if rule.tasks)  # see only their tasks' declarations
+
+
+def drawn_for(kind: str) -> tuple[Role, ...]:
+    """The roles a task of this kind is drawn among."""
+    return tuple(r for r, rule in RULES.items() if kind in rule.tasks)
 
 
 def rule(role: Role) -> RoleRule:

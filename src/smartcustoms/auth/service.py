@@ -132,7 +132,8 @@ def _office_problem(session: Session, role: Role, office: str | None) -> Problem
             return _known_office_problem(session, office)
         if office is not None:
             return Problem("AUTH-USR-008", "/office", f"The {role.value} role is not bound to a customs office; give none.")
-        return None
+        if office is None:
+            return None
     if not office:
         return Problem("AUTH-USR-006", "/office", f"A user of the {role.value} role works at one customs office: give its code.")
     return _known_office_problem(session, office)

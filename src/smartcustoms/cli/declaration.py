@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from smartcustoms.clearance import service as clearance
 from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named
 from smartcustoms.declaration import repository, service
 from smartcustoms.declaration.models import Status
@@ -43,7 +44,7 @@ def lodge(
         who = principal_named(rt, as_user)
         try:
             with rt.write() as s:
-                receipt, replayed = selectivity.lodge(s, raw=raw, principal=who, now=now)
+                receipt, replayed = clearance.lodge(s, raw=raw, principal=who, now=now)
         except ValidationFailed as exc:
             with rt.write() as s:
                 service.record_rejection(s, raw=raw, principal=who, problems=exc.problems, now=now)
@@ -154,7 +155,7 @@ def amend(
         patch = _read_json(patch_file)
         who = principal_named(rt, as_user)
         with rt.write() as s:
-            d = selectivity.amend(s, number=number, patch=patch, reason=reason, principal=who, now=utcnow())
+            d = clearance.amend(s, number=number, patch=patch, reason=reason, principal=who, now=utcnow())
             out = {"number": d.number, "status": d.status.value, "version": d.version}
     rt.stop()
     emit_json(out) if json_output else console.print(f"{number} amended: version {out['version']}")

@@ -28,6 +28,7 @@ from smartcustoms.cli.release import app as release_app
 from smartcustoms.cli.risk import app as risk_app
 from smartcustoms.cli.roster import app as officer_app
 from smartcustoms.cli.simulate import simulate
+from smartcustoms.cli.xray import app as xray_app
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.party import service as party_service
@@ -53,6 +54,7 @@ app.add_typer(tariff_app, name="tariff")
 app.add_typer(guarantee_app, name="guarantee")
 app.add_typer(report_app, name="report")
 app.add_typer(release_app, name="release")
+app.add_typer(xray_app, name="xray")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -212,6 +212,10 @@ class DeclarationRead(DeclarationSummary):
         description="The risk assessment: lane, score, model, hits, contributions for analysts, supervisors and the "
         "office's officers; for the enterprise, what is being checked and why.",
     )
+    queries: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Reviewing officers' questions and the enterprise's answers: {id, question, asked_at, answer, ...}",
+    )
 
 
 class DeclarationPage(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
-from smartcustoms.auth.roles import DECIDERS, NATIONAL_ROLES, Reach, rule
+from smartcustoms.auth.roles import DECIDERS, NATIONAL_ROLES, TASK_WORKERS, Reach, rule
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import domain, numbering, repository, validation
 from smartcustoms.declaration.models import (
@@ -75,10 +75,29 @@ def visible(principal: Principal, decl: Declaration) -> bool:
     return office is None or decl.office == office
 
 
+# Officers, inspectors and image analysts see only the declarations of their tasks. The task area
+# sits above this one: it installs the test (session, principal, declaration id) -> bool here.
+TaskReach = Callable[[Session, Principal, int], bool]
+_task_reach: list[TaskReach] = []
+
+
+def limit_task_workers(reach: TaskReach) -> None:
+    """Install the test of which declarations a task worker (officer, inspector, image analyst) may see."""
+    _task_reach[:] = [reach]
+
+
+def works_on(session: Session, principal: Principal, decl: Declaration) -> bool:
+    """Whether a task worker has (or had, when done) a task on the declaration; True for every other role."""
+    return principal.role not in TASK_WORKERS or not _task_reach or _task_reach[0](session, principal, decl.id)
+
+
 def get_visible(session: Session, *, number: str, principal: Principal) -> Declaration:
-    """The declaration if the principal may see it; 404 otherwise, exactly as if it did not exist."""
+    """The declaration if the principal may see it; 404 otherwise, exactly as if it did not exist.
+
+    An officer, inspector or image analyst sees only the declarations of their tasks.
+    """
     decl = repository.by_number(session, number=number)
-    if decl is None or not visible(principal, decl):
+    if decl is None or not visible(principal, decl) or not works_on(session, principal, decl):
         raise NotFound(f"No declaration {number}.")
     return decl
 

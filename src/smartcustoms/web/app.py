@@ -30,7 +30,21 @@ from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
 from smartcustoms.web import pages, portal, release_pages
-from smartcustoms.web.api import admin, declarations, duty, identification, mandates, manifests, notifications, releases, risk, roster
+from smartcustoms.web.api import (
+    admin,
+    declarations,
+    duty,
+    identification,
+    inspection,
+    mandates,
+    manifests,
+    notifications,
+    releases,
+    risk,
+    roster,
+    tasks,
+    xray,
+)
 from smartcustoms.web.deps import authenticate_bearer, bearer
 from smartcustoms.web.guard import RequestGuard
 
@@ -164,6 +178,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(duty.router)
     app.include_router(portal.router)  # before pages: /declarations/new is not a declaration number
     app.include_router(releases.router)
+    app.include_router(tasks.router)
+    app.include_router(tasks.queries_router)
+    app.include_router(inspection.router)
+    app.include_router(xray.router)
     app.include_router(pages.router)
     app.include_router(release_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

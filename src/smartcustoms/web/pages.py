@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth import sessions
+from smartcustoms.auth.roles import TASK_WORKERS
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import repository
 from smartcustoms.declaration import service as declaration_service
@@ -24,6 +25,7 @@ from smartcustoms.errors import Forbidden, SmartCustomsError, TooManyRequests, U
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity import views as selectivity_views
+from smartcustoms.task import service as tasks
 from smartcustoms.web import i18n
 from smartcustoms.web.deps import DB_INT_MAX, SESSION_COOKIE, authenticate, runtime
 from smartcustoms.web.i18n import N_, labels
@@ -218,7 +220,14 @@ def _rows(request: Request, who: Principal, status: str | None, lane: str | None
     ln = lane if lane in LANES else None
     with rt.read() as s:
         rows, total = selectivity_views.declarations_page(
-            s, enterprise_id=enterprise_id, office=office, status=st, lane=ln, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            s,
+            enterprise_id=enterprise_id,
+            office=office,
+            status=st,
+            lane=ln,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            only=tasks.declarations_of(who),
         )
     pages = max(1, -(-total // PAGE_SIZE))
     return {"rows": rows, "total": total, "status": st.value if st else None, "lane": ln, "page": page, "pages": pages}
@@ -267,6 +276,9 @@ def detail(request: Request, number: str, uploaded: Annotated[int | None, Query(
             a = selectivity.view(latest, principal=who, decl=d) if latest is not None else None
     except SmartCustomsError as exc:
         return problem(request, who, exc)
+    if who.role in TASK_WORKERS:  # an officer's reading is journaled
+        with rt.write() as s:
+            tasks.journal_read(s, principal=who, declaration=d, now=utcnow())
     bars = _bars(a.get("contributions") or []) if a else []
     ctx = {"who": who, "d": d, "p": d.payload, "events": events, "docs": docs, "a": a, "bars": bars}
     ctx["uploaded"] = next((doc.filename for doc in docs if doc.id == uploaded), None)

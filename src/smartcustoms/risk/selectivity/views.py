@@ -63,11 +63,20 @@ def view(a: Assessment, *, principal: Principal, decl: Declaration) -> dict[str,
 
 
 def declarations_page(
-    session: Session, *, enterprise_id: int | None, office: str | None, status: Status | None, lane: str | None, limit: int, offset: int
+    session: Session,
+    *,
+    enterprise_id: int | None,
+    office: str | None,
+    status: Status | None,
+    lane: str | None,
+    limit: int,
+    offset: int,
+    only: Any = None,
 ) -> tuple[list[tuple[Declaration, str | None]], int]:
     """A page of the declarations a caller may see, newest first, each with the lane of its newest assessment; and the total.
 
-    `lane` keeps only the declarations whose newest assessment fell in that lane.
+    `lane` keeps only the declarations whose newest assessment fell in that lane; `only`, a select of
+    declaration ids (an officer's tasks' declarations), keeps only those.
     """
     newest_lane = (
         select(Assessment.lane)
@@ -82,6 +91,8 @@ def declarations_page(
         stmt = stmt.where(Declaration.status == status)
     if lane is not None:
         stmt = stmt.where(newest_lane == lane)
+    if only is not None:
+        stmt = stmt.where(Declaration.id.in_(only))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.execute(stmt.order_by(Declaration.lodged_at.desc(), Declaration.id.desc()).limit(limit).offset(offset)).all()
     return [(d, str(ln) if ln is not None else None) for d, ln in rows], int(total)

@@ -9,7 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, File, Form, Path, Query, Response, UploadFile
 from sqlalchemy.exc import IntegrityError
 
+from smartcustoms.auth.roles import TASK_WORKERS
 from smartcustoms.auth.service import Principal
+from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import documents as doc_service
 from smartcustoms.declaration import integrity, repository, service
 from smartcustoms.declaration.models import Declaration, Status
@@ -27,7 +29,9 @@ from smartcustoms.declaration.schemas import (
 from smartcustoms.errors import ValidationFailed
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.text import IsoDateTime
+from smartcustoms.review import service as review
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.task import service as tasks
 from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, DB_INT_MAX, PrincipalDep, RuntimeDep
 
@@ -61,7 +65,7 @@ def lodge(rt: RuntimeDep, who: PrincipalDep, response: Response, payload: Annota
     now = utcnow()
     try:
         with rt.write() as s:
-            receipt, replayed = selectivity.lodge(s, raw=payload, principal=who, now=now)
+            receipt, replayed = clearance.lodge(s, raw=payload, principal=who, now=now)
     except ValidationFailed as exc:
         with rt.write() as s:
             service.record_rejection(s, raw=payload, principal=who, problems=exc.problems, now=now)
@@ -69,7 +73,7 @@ def lodge(rt: RuntimeDep, who: PrincipalDep, response: Response, payload: Annota
     except IntegrityError:
         # A concurrent request with the same client reference won the race: answer as a retry.
         with rt.write() as s:
-            receipt, replayed = selectivity.lodge(s, raw=payload, principal=who, now=now)
+            receipt, replayed = clearance.lodge(s, raw=payload, principal=who, now=now)
     if replayed:
         response.status_code = 200
     response.headers["Location"] = receipt["links"]["self"]
@@ -100,6 +104,7 @@ def list_declarations(
             lodged_to=lodged_to,
             limit=limit,
             offset=offset,
+            only=tasks.declarations_of(who),
         )
         return DeclarationPage(items=[summary(d) for d in rows], total=total, limit=limit, offset=offset)
 
@@ -111,7 +116,8 @@ def _read(s: Any, decl: Declaration, who: Principal) -> DeclarationRead:
     docs = [DocumentRead.model_validate(d) for d in repository.documents(s, declaration_id=decl.id)]
     a = selectivity.latest(s, declaration_id=decl.id)
     shown = selectivity.view(a, principal=who, decl=decl) if a is not None else None
-    return DeclarationRead(**base, declaration=decl.payload, events=events, documents=docs, assessment=shown)
+    queries = review.queries_of(s, declaration_id=decl.id)
+    return DeclarationRead(**base, declaration=decl.payload, events=events, documents=docs, assessment=shown, queries=queries)
 
 
 @router.get("/statistics/rejections", responses=ERRORS, summary="Rejection statistics")
@@ -126,12 +132,17 @@ def rejections(rt: RuntimeDep, who: PrincipalDep, since: IsoDateTime | None = No
 def get_declaration(rt: RuntimeDep, who: PrincipalDep, number: str) -> DeclarationRead:
     """A declaration's state, content, history of events with reasons, and documents."""
     with rt.read() as s:
-        return _read(s, service.get_visible(s, number=number, principal=who), who)
+        decl = service.get_visible(s, number=number, principal=who)
+        shown = _read(s, decl, who)
+    if who.role in TASK_WORKERS:  # an officer's reading is journaled
+        with rt.write() as s:
+            tasks.journal_read(s, principal=who, declaration=decl, now=utcnow())
+    return shown
 
 
 def _amend(rt: RuntimeDep, who: PrincipalDep, number: str, body: AmendmentCreate) -> DeclarationRead:
     with rt.write() as s:
-        decl = selectivity.amend(s, number=number, patch=body.patch, reason=body.reason, principal=who, now=utcnow())
+        decl = clearance.amend(s, number=number, patch=body.patch, reason=body.reason, principal=who, now=utcnow())
         s.flush()
         return _read(s, decl, who)
 

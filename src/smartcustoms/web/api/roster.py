@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.roster import service
 from smartcustoms.roster.schemas import OfficerPatch, OfficerRead
+from smartcustoms.task import service as tasks
 from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import PrincipalDep, RuntimeDep
 
@@ -41,7 +42,12 @@ def get_officer(rt: RuntimeDep, who: PrincipalDep, name: str) -> OfficerRead:
 def patch_officer(rt: RuntimeDep, who: PrincipalDep, name: str, body: OfficerPatch) -> OfficerRead:
     """Change an officer's `chapters` (e.g. `84-85,90`), `capacity` or `duty` (on|off); the first change puts them on the roster. Journaled."""
     within = service.scope(who)
+    now = utcnow()
     with rt.write() as s:
-        return service.set_officer(
-            s, name=name, chapters=body.chapters, capacity=body.capacity, duty=body.duty, within=within, actor=who.actor(), now=utcnow()
+        found = service.set_officer(
+            s, name=name, chapters=body.chapters, capacity=body.capacity, duty=body.duty, within=within, actor=who.actor(), now=now
         )
+        if found.office and found.spare > 0:  # freed: the office's queued tasks are drawn now
+            tasks.draw_queue(s, office=found.office, now=now)
+            found = service.get_officer(s, name=name)
+        return found

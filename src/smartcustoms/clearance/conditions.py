@@ -1,0 +1,127 @@
+"""Release conditions: a registry each area adds its own condition to, without touching the others.
+
+A condition is `(session, declaration) -> list[Unmet]`: empty when it holds. The declaration is
+released when every registered condition holds. This module registers today's: every check the
+lane asked for is done and passed, nothing is held, the declaration is not withdrawn or rejected.
+Later areas (duty paid or guaranteed, agencies agreed) call `register` from their own module.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from smartcustoms.declaration.models import Declaration, Status
+from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.task import service as tasks
+from smartcustoms.task.models import Task, TaskKind, TaskStatus
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A release condition that does not hold: a stable code and a sentence saying why."""
+
+    code: str
+    message: str
+
+
+Condition = Callable[[Session, Declaration], list[Unmet]]
+_registry: dict[str, Condition] = {}
+_lock = threading.Lock()
+
+
+def register(name: str, condition: Condition) -> Condition:
+    """Add (or replace) a named release condition; returns it, so it can decorate."""
+    with _lock:
+        _registry[name] = condition
+    return condition
+
+
+def registered() -> dict[str, Condition]:
+    """The conditions by name, in the order they were registered."""
+    with _lock:
+        return dict(_registry)
+
+
+def unmet(session: Session, declaration: Declaration) -> list[Unmet]:
+    """Every release condition that does not hold for the declaration (empty: it may be released)."""
+    found: list[Unmet] = []
+    for condition in registered().values():
+        found += condition(session, declaration)
+    return found
+
+
+# The checks a lane asks for before release, in the order they are worked.
+LANE_CHECKS: dict[str, tuple[TaskKind, ...]] = {
+    "green": (),
+    "blue": (),  # released at once; the audit comes after release
+    "yellow": (TaskKind.review,),
+    "red": (TaskKind.inspection,),
+}
+RELEASE_CHECKS = frozenset({TaskKind.review, TaskKind.inspection, TaskKind.image_review})  # audits never stop a release
+
+
+def lane_of(session: Session, declaration: Declaration) -> str | None:
+    """The lane of the declaration's newest assessment (None before it is assessed)."""
+    a = selectivity.latest(session, declaration_id=declaration.id)
+    return None if a is None else a.lane
+
+
+def required_checks(lane: str, checks: list[Task], *, review_first: bool = False) -> list[TaskKind]:
+    """The checks to be done before release, in order: the lane's, then those a finished check asked for next.
+
+    `review_first`: the office reviews red-lane declarations before inspecting them.
+    """
+    plan = list(LANE_CHECKS.get(lane, ()))
+    if lane == "red" and review_first:
+        plan.insert(0, TaskKind.review)
+    for t in checks:
+        nxt = str((t.result or {}).get("next") or "") if t.status is TaskStatus.done else ""
+        if nxt in TaskKind.__members__ and TaskKind(nxt) not in plan:
+            plan.append(TaskKind(nxt))
+    return plan
+
+
+def checks_of(session: Session, declaration: Declaration) -> list[Task]:
+    """The declaration's check tasks (not audits), oldest first."""
+    return [t for t in tasks.tasks_of(session, declaration_id=declaration.id) if t.kind in RELEASE_CHECKS]
+
+
+def checks_done_and_passed(session: Session, declaration: Declaration) -> list[Unmet]:
+    """Every check the lane asked for has a task, every check task is done, and none failed."""
+    lane = lane_of(session, declaration)
+    if lane is None:
+        return [Unmet("CLR-REL-001", "The declaration has not been assessed.")]
+    found: list[Unmet] = []
+    checks = checks_of(session, declaration)
+    for kind in required_checks(lane, checks):
+        if not any(t.kind is kind and t.status is TaskStatus.done for t in checks):
+            found.append(Unmet("CLR-REL-002", f"The {lane} lane asks for a {kind.value}, which is not done."))
+    for t in checks:
+        if t.status is not TaskStatus.done:
+            found.append(Unmet("CLR-REL-003", f"Task {t.id} ({t.kind.value}) is not done."))
+        elif (t.result or {}).get("passed") is False:
+            found.append(
+                Unmet("CLR-REL-004", f"Task {t.id} ({t.kind.value}) did not pass: {(t.result or {}).get('reason', '')}".rstrip(": "))
+            )
+    return found
+
+
+def not_held(session: Session, declaration: Declaration) -> list[Unmet]:
+    """The declaration is not held."""
+    return [Unmet("CLR-REL-005", "The declaration is held.")] if declaration.status is Status.held else []
+
+
+def not_closed(session: Session, declaration: Declaration) -> list[Unmet]:
+    """The declaration is not withdrawn or rejected."""
+    if declaration.status in (Status.withdrawn, Status.rejected):
+        return [Unmet("CLR-REL-006", f"The declaration is {declaration.status.value}.")]
+    return []
+
+
+register("checks_done_and_passed", checks_done_and_passed)
+register("not_held", not_held)
+register("not_closed", not_closed)

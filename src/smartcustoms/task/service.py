@@ -1,0 +1,300 @@
+"""Task use cases: open a task and draw its officers, queue it when none is free, show it, finish it once, reassign it.
+
+A task's assignees are roster assignments with task_ref `task:{id}`. Finishing is exactly-once:
+the task row carries a version counter, so of two concurrent finishes (or decisions) the second
+updates no row and answers 409 with nothing changed, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from smartcustoms.audit.service import Actor, record
+from smartcustoms.auth.models import Role
+from smartcustoms.auth.roles import SUPERVISORS, TASK_WORKERS, drawn_for
+from smartcustoms.auth.service import Principal
+from smartcustoms.declaration import service as declaration_service
+from smartcustoms.declaration.models import Declaration
+from smartcustoms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from smartcustoms.roster import service as roster
+from smartcustoms.roster.models import Assignment
+from smartcustoms.task import domain
+from smartcustoms.task.models import Task, TaskKind, TaskStatus, task_ref
+
+DISPATCH = Actor.system("dispatch")
+QUEUE_BATCH = 50  # at most this many queued tasks are drawn for after one officer is freed
+# How a kind of task plans its steps from the declaration's content when the opener gives none;
+# the areas above register theirs (inspection: the fixed steps per container).
+STEP_PLANS: dict[TaskKind, Callable[[dict[str, Any]], list[Any]]] = {}
+
+
+def _journal(session: Session, task: Task, *, action: str, actor: Actor, now: datetime, reason: str | None = None, **after: Any) -> None:
+    record(
+        session,
+        actor=actor,
+        action=action,
+        subject_type="task",
+        subject_id=str(task.id),
+        now=now,
+        after={"kind": task.kind.value, "declaration_id": task.declaration_id, "status": task.status.value, **after},
+        reason=reason,
+    )
+
+
+def _draw(session: Session, task: Task, *, chapters: set[int], exclude: Sequence[str] = (), now: datetime) -> bool:
+    """Draw the task's officers; True when drawn (open, due), False when it stays queued (waiting, unassigned)."""
+    drawn = roster.assign(
+        session,
+        office=task.office,
+        chapters=chapters or {1},
+        task_ref=task_ref(task.id),
+        k=task.k,
+        exclude=exclude,
+        roles=drawn_for(task.kind.value),
+        now=now,
+    )
+    if drawn is None:
+        task.status, task.assigned_at, task.due_at = TaskStatus.waiting, None, None
+        return False
+    task.status, task.assigned_at, task.draw = TaskStatus.open, now, drawn
+    task.due_at = now + domain.DUE[task.kind.value]
+    return True
+
+
+def _chapters(session: Session, task: Task) -> set[int]:
+    decl = session.get(Declaration, task.declaration_id)
+    return domain.chapters_of(decl.payload) if decl is not None else set()
+
+
+def _planned(kind: TaskKind, declaration: Declaration) -> list[Any]:
+    plan = STEP_PLANS.get(kind)
+    return plan(declaration.payload) if plan is not None else []
+
+
+def open_task(
+    session: Session,
+    *,
+    declaration: Declaration,
+    kind: TaskKind,
+    k: int | None = None,
+    steps: list[Any] | None = None,
+    actor: Actor,
+    now: datetime,
+) -> Task:
+    """Open a task on a declaration and draw k officers of its office for its HS chapters (default: the kind's number).
+
+    With none free, the task waits in the office's queue (`waiting`, no assignees) and is drawn
+    as soon as an officer is (`draw_queue`). Journaled.
+    """
+    task = Task(
+        kind=kind,
+        declaration_id=declaration.id,
+        office=declaration.office,
+        status=TaskStatus.waiting,
+        k=k or domain.ASSIGNEES[kind.value],
+        steps=list(steps if steps is not None else _planned(kind, declaration)),
+        created_at=now,
+    )
+    session.add(task)
+    session.flush()
+    drawn = _draw(session, task, chapters=domain.chapters_of(declaration.payload), now=now)
+    session.flush()
+    _journal(session, task, action="task.opened", actor=actor, now=now, number=declaration.number, queued=not drawn)
+    return task
+
+
+def draw_queue(session: Session, *, office: str, now: datetime, limit: int = QUEUE_BATCH) -> list[Task]:
+    """Draw officers for the office's queued tasks, oldest first, while any is free; the tasks drawn."""
+    queued = session.scalars(
+        select(Task)
+        .where(Task.office == office, Task.status == TaskStatus.waiting, Task.assigned_at.is_(None))
+        .order_by(Task.created_at, Task.id)
+        .limit(limit)
+    ).all()
+    drawn = []
+    for task in queued:
+        if _draw(session, task, chapters=_chapters(session, task), now=now):
+            session.flush()
+            _journal(session, task, action="task.drawn", actor=DISPATCH, now=now, from_queue=True)
+            drawn.append(task)
+    return drawn
+
+
+def assignees(session: Session, *, task: Task) -> list[str]:
+    """Who holds the task now (in the order drawn)."""
+    return roster.holders(session, task_ref=task_ref(task.id))
+
+
+def supervises(principal: Principal, task: Task) -> bool:
+    """Whether the principal supervises the task's office: an admin, a supervisor of that office, or one of none (national)."""
+    return principal.role in SUPERVISORS and (principal.role is Role.admin or principal.office in (None, task.office))
+
+
+def _held_by(session: Session, *, task: Task, user_id: int) -> bool:
+    """Whether the user holds the task now, or held it when it was done."""
+    stmt = select(Assignment.released_at).where(Assignment.task_ref == task_ref(task.id), Assignment.user_id == user_id)
+    ends = session.scalars(stmt).all()
+    return any(e is None or (task.done_at is not None and e == task.done_at) for e in ends)
+
+
+def get_for(session: Session, *, task_id: int, principal: Principal, lock: bool = False) -> Task:
+    """The task if the principal holds it (or held it when done) or supervises its office; 404 otherwise."""
+    task = session.get(Task, task_id, with_for_update=lock or None)
+    if task is None or not (supervises(principal, task) or _held_by(session, task=task, user_id=principal.user_id)):
+        raise NotFound(f"No task {task_id}.", code="task_not_found")
+    return task
+
+
+def require_holder(session: Session, *, task: Task, principal: Principal) -> None:
+    """403 unless the principal is one of the task's assignees now (a supervisor sees a task; only its holders act on it)."""
+    if principal.user_id not in {a.user_id for a in _open(session, task)}:
+        raise Forbidden(f"Task {task.id} is not assigned to you; only its assignees act on it.", code="task_not_assigned")
+
+
+def _open(session: Session, task: Task) -> list[Assignment]:
+    return list(session.scalars(select(Assignment).where(Assignment.task_ref == task_ref(task.id), Assignment.released_at.is_(None))))
+
+
+def _save(session: Session, task: Task) -> None:
+    """Flush the task's change; 409 when a concurrent request changed it first (nothing of this request is kept)."""
+    task_id = task.id  # read now: after a failed flush the object cannot be loaded
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            f"Task {task_id} was changed by another request at the same time; nothing was changed.", code="task_conflict"
+        ) from exc
+
+
+def require_open(task: Task) -> None:
+    """409 unless the task is open (being worked)."""
+    if task.status is TaskStatus.done:
+        raise Conflict(f"Task {task.id} is already done; nothing was changed.", code="task_done")
+    if task.status is TaskStatus.waiting:
+        what = "for an officer to be free" if task.assigned_at is None else "for the enterprise's answer"
+        raise Conflict(f"Task {task.id} is waiting {what}; it cannot be acted on now.", code="task_waiting")
+
+
+def set_status(session: Session, *, task: Task, status: TaskStatus, actor: Actor, now: datetime, reason: str | None = None) -> Task:
+    """Move a task between open and waiting (a query sent, an answer in); journaled; 409 on a concurrent change."""
+    before = task.status
+    task.status = status
+    _save(session, task)
+    _journal(session, task, action="task.status_changed", actor=actor, now=now, reason=reason, previous=before.value)
+    return task
+
+
+def finish(session: Session, *, task: Task, result: dict[str, Any], actor: Actor, now: datetime) -> Task:
+    """Finish a task with its result, exactly once: a second finish (even a concurrent one) answers 409 and changes nothing.
+
+    The holders are released (their load drops) and the office's queue is drawn for them.
+    """
+    require_open(task)
+    task.status, task.result, task.done_at = TaskStatus.done, dict(result), now
+    _save(session, task)
+    roster.release(session, task_ref=task_ref(task.id), actor=actor, now=now, reason=f"task {task.id} done")
+    _journal(session, task, action="task.finished", actor=actor, now=now, result=task.result)
+    draw_queue(session, office=task.office, now=now)
+    return task
+
+
+def reassign(session: Session, *, task: Task, reason: str, principal: Principal, now: datetime) -> Task:
+    """A supervisor gives the task to others by a new draw that excludes its current holders; with a reason, journaled.
+
+    With nobody else free the task waits in the queue. A done task cannot be reassigned (409).
+    """
+    if not supervises(principal, task):
+        raise Forbidden("Only a supervisor of the office reassigns a task.", code="task_reassign_forbidden")
+    problems = domain.reason_problems(reason)
+    if problems:
+        raise ValidationFailed("A reassignment needs a reason.", problems)
+    if task.status is TaskStatus.done:
+        raise Conflict(f"Task {task.id} is done; it cannot be reassigned.", code="task_done")
+    holders = assignees(session, task=task)
+    waiting_answer = task.status is TaskStatus.waiting and task.assigned_at is not None
+    actor = principal.actor()
+    roster.release(session, task_ref=task_ref(task.id), actor=actor, now=now, reason=reason)
+    drawn = _draw(session, task, chapters=_chapters(session, task), exclude=holders, now=now)
+    if drawn and waiting_answer:
+        task.status = TaskStatus.waiting  # still waiting for the enterprise, now with its new holder
+    _save(session, task)
+    _journal(session, task, action="task.reassigned", actor=actor, now=now, reason=reason, previous=holders, queued=not drawn)
+    draw_queue(session, office=task.office, now=now)
+    return task
+
+
+def tasks_of(session: Session, *, declaration_id: int) -> list[Task]:
+    """Every task of a declaration, oldest first."""
+    return list(session.scalars(select(Task).where(Task.declaration_id == declaration_id).order_by(Task.id)))
+
+
+def _mine(principal: Principal) -> Any:
+    """Ids of the tasks the principal holds or held when they were done."""
+    return (
+        select(Task.id)
+        .join(Assignment, Assignment.task_ref == literal("task:", String) + cast(Task.id, String))
+        .where(Assignment.user_id == principal.user_id)
+        .where((Assignment.released_at.is_(None)) | (Assignment.released_at == Task.done_at))
+    )
+
+
+def list_for(
+    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
+) -> tuple[list[Task], int]:
+    """The caller's tasks (a supervisor: the office's), open first then oldest first, and how many there are in all."""
+    stmt = select(Task)
+    if principal.role in SUPERVISORS:
+        if principal.role is not Role.admin and principal.office is not None:
+            stmt = stmt.where(Task.office == principal.office)  # a supervisor without an office is national
+    elif principal.role in TASK_WORKERS:
+        stmt = stmt.where(Task.id.in_(_mine(principal)))
+    else:
+        raise Forbidden(f"Tasks are not open to the {principal.role.value} role.")
+    if status is not None:
+        stmt = stmt.where(Task.status == status)
+    if kind is not None:
+        stmt = stmt.where(Task.kind == kind)
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    order = case({s: n for s, n in domain.STATUS_ORDER.items()}, value=Task.status)
+    rows = session.scalars(stmt.order_by(order, Task.created_at, Task.id).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def works_on(session: Session, *, principal: Principal, declaration_id: int) -> bool:
+    """Whether an officer holds (or held when it was done) a task on the declaration."""
+    stmt = _mine(principal).where(Task.declaration_id == declaration_id).limit(1)
+    return session.scalar(stmt) is not None
+
+
+def declarations_of(principal: Principal) -> Any:
+    """For a task worker, a select of the ids of the declarations they have (or had, when done) tasks on; None for others."""
+    if principal.role not in TASK_WORKERS:
+        return None
+    return select(Task.declaration_id).where(Task.id.in_(_mine(principal)))
+
+
+def journal_read(session: Session, *, principal: Principal, declaration: Declaration, now: datetime) -> None:
+    """Journal that a task worker read a declaration (`declaration.read`); nothing for other roles."""
+    if principal.role in TASK_WORKERS:
+        record(
+            session,
+            actor=principal.actor(),
+            action="declaration.read",
+            subject_type="declaration",
+            subject_id=str(declaration.id),
+            now=now,
+            after={"number": declaration.number},
+        )
+
+
+def _reach(session: Session, principal: Principal, declaration_id: int) -> bool:
+    return works_on(session, principal=principal, declaration_id=declaration_id)
+
+
+declaration_service.limit_task_workers(_reach)  # officers see only the declarations of their tasks

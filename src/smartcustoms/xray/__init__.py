@@ -1,0 +1,1 @@
+"""Non-intrusive inspection: scans per container, image review with marked regions, training export."""
