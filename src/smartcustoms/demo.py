@@ -85,6 +85,15 @@ GOODS: tuple[tuple[str, str, str, str, Decimal, Decimal], ...] = (
     ("4901990000", "Printed user manuals", "PCE", "CN", Decimal("0.2"), Decimal("0.03")),
     ("8703800000", "Electric passenger cars", "PCE", "DE", Decimal("38000"), Decimal("1900")),
 )
+# Each demo importer's usual overseas supplier (by the importer's index in ENTERPRISES): the demo's
+# history and traffic know the supplier the README example (Tianjin's smartphones) names, so the
+# example is a known trade there, not a declaration from a consignor the office never saw.
+SUPPLIERS = {
+    1: "Saigon Mobile Devices JSC",
+    2: "Shenzhen Overseas Components Ltd.",
+    3: "Dhaka Knitwear Ltd.",
+    4: "Guayaquil Seafood Exporters S.A.",
+}
 OFFICES_PORTS = (("2248", "CNSHA"), ("2233", "CNPVG"), ("0202", "CNTXG"), ("5316", "CNYTN"), ("3100", "CNNGB"))
 CONTAINER_PREFIXES = ("MSKU", "TGHU", "CMAU", "OOLU", "COSU")
 
@@ -157,7 +166,9 @@ def make_declaration(rng: random.Random, *, seq: int, declarant: str, trader: st
         "declarant": {"uscc": declarant, "name": "Declarant"},
         "importer": {"uscc": trader, "name": "Importer"},
         "consignor": {
-            "name": "Saigon Precision Electronics JSC" if seq % 50 == 0 else "Overseas Supplier Ltd.",
+            "name": "Saigon Precision Electronics JSC"
+            if seq % 50 == 0
+            else SUPPLIERS.get(_importer_index(trader), "Overseas Supplier Ltd."),
             "country": items[0]["origin"] if items[0]["origin"] != "CN" else "HK",
         },
         "office": office,
@@ -169,6 +180,10 @@ def make_declaration(rng: random.Random, *, seq: int, declarant: str, trader: st
         "items": items,
         "documents": docs,
     }
+
+
+def _importer_index(uscc: str) -> int:
+    return next((i for i, e in enumerate(ENTERPRISES) if e[0] == uscc), -1)
 
 
 def load(
