@@ -53,7 +53,7 @@ def test_every_role_has_one_rule_and_office_roles_are_not_national() -> None:
     from smartcustoms.auth.models import Role
 
     assert set(RULES) == set(Role)
-    assert {r.value for r in OFFICE_ROLES} == {"officer", "inspector", "gate", "image_analyst"}
+    assert {r.value for r in OFFICE_ROLES} == {"officer", "inspector", "gate", "image_analyst", "scanner"}
     assert {r.value for r in OFFICE_OPTIONAL_ROLES} == {"supervisor"}
     assert not OFFICE_ROLES & NATIONAL_ROLES
 
