@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Path, Query
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.mandate import service
 from smartcustoms.mandate.schemas import MandateCreate, MandateRead, MandateRevocation
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/mandates", tags=["mandates"])
+router = APIRouter(prefix="/api/v1/mandates", tags=["mandates"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "The caller's role may not do this (only the importer grants and revokes)"},

@@ -10,9 +10,10 @@ from smartcustoms.kit.clock import utcnow
 from smartcustoms.roster import service
 from smartcustoms.roster.schemas import OfficerPatch, OfficerRead
 from smartcustoms.task import service as tasks
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/officers", tags=["roster"])
+router = APIRouter(prefix="/api/v1/officers", tags=["roster"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "Role not allowed"},
