@@ -27,8 +27,24 @@ TASKS = "/api/v1/tasks"
 START = date(2026, 1, 1)
 
 
+def rule_lane(rt: Runtime, world: World, to: str) -> None:
+    """Every declaration goes at least to the lane: a rule in force on a fact that always holds."""
+    with rt.write() as s:
+        data = RuleCreate(
+            valid_from=START,
+            code="PRM-TST-001",
+            name="Every declaration",
+            reason="Test lane.",
+            instructions="Check it.",
+            condition={"fact": "consignor_watchlisted", "op": "is", "value": False},
+            lane=to,  # type: ignore[arg-type]
+        )
+        r = rules.propose(s, data=data, principal=world.principals["analyst"], now=NOW)
+        rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=world.principals["supervisor"], now=NOW)
+
+
 def lane(rt: Runtime, world: World, to: str) -> None:
-    """Every declaration goes to the lane (a rule on a fact that always holds; no random checks)."""
+    """Every declaration goes to the lane (the rule above, and no random checks)."""
     with rt.write() as s:
         selectivity.set_setting(
             s,
@@ -41,17 +57,7 @@ def lane(rt: Runtime, world: World, to: str) -> None:
             actor=world.principals["analyst"].actor(),
             now=NOW,
         )
-        data = RuleCreate(
-            valid_from=START,
-            code="PRM-TST-001",
-            name="Every declaration",
-            reason="Test lane.",
-            instructions="Check it.",
-            condition={"fact": "consignor_watchlisted", "op": "is", "value": False},
-            lane=to,  # type: ignore[arg-type]
-        )
-        r = rules.propose(s, data=data, principal=world.principals["analyst"], now=NOW)
-        rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=world.principals["supervisor"], now=NOW)
+    rule_lane(rt, world, to)
 
 
 def staff(rt: Runtime, *names: tuple[str, Role], duty: str = "on") -> dict[str, dict[str, str]]:

@@ -17,6 +17,8 @@ from smartcustoms.risk.selectivity.domain import LANE_MEANING
 from smartcustoms.runtime import Runtime
 from tests.conftest import World, example
 
+pytestmark = pytest.mark.usefixtures("under_review")  # lodged for review: not released at once
+
 API = "/api/v1/declarations"
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
@@ -246,20 +248,22 @@ def test_an_upload_adds_a_document_added_event_and_a_journal_entry(client: TestC
     doc = _upload(client, world, number, name="invoice.pdf", data=PDF, content_type="application/pdf").json()
     detail = client.get(f"{API}/{number}", headers=world.headers("broker")).json()
     events = detail["events"]
-    lane = detail["assessment"]["lane"]  # green unless the random draw picked it: the event says which
+    lane = detail["assessment"]["lane"]  # yellow (under_review): the event says so
     assert [(e["event"], e["from_status"], e["to_status"], e["actor_name"], e["actor_role"], e["reason"]) for e in events] == [
         ("declaration.lodged", None, "lodged", "broker", "enterprise", None),
         ("declaration.accepted", "lodged", "accepted", "intake", "system", events[1]["reason"]),
         ("declaration.assessed", "accepted", "assessed", "selectivity", "system", f"Lane {lane}: {LANE_MEANING[lane][1]}"),
-        ("declaration.document_added", "assessed", "assessed", "broker", "enterprise", "invoice: invoice.pdf"),
+        ("declaration.under_review", "assessed", "under_review", "clearance", "system", "Lane yellow: review opened."),
+        ("declaration.document_added", "under_review", "under_review", "broker", "enterprise", "invoice: invoice.pdf"),
     ]
-    assert detail["status"] == "assessed"
+    assert detail["status"] == "under_review"
     with rt.read() as s:
         entries = s.scalars(select(AuditEntry).where(AuditEntry.subject_id == number).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries] == [
         "declaration.lodged",
         "declaration.accepted",
         "declaration.assessed",
+        "declaration.under_review",
         "declaration.document_added",
     ]
     added = entries[-1]
