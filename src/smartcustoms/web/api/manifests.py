@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Query
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.manifest import service
 from smartcustoms.manifest.schemas import ArrivalReport, ManifestAmendment, ManifestCreate, ManifestRead, ManifestSummary, WriteOff
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_INT_MAX, PrincipalDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/manifests", tags=["manifests"])
+router = APIRouter(prefix="/api/v1/manifests", tags=["manifests"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials"},
     403: {"description": "The caller's role may not do this (carriers lodge and amend; officials read)"},
