@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -26,8 +27,9 @@ def test_lodging_the_example_answers_202_with_an_18_character_number(client: Tes
     r = client.post(API, json=example(), headers=world.headers("broker"))
     assert r.status_code == 202, r.text
     body = r.json()
-    assert body["status"] == "assessed"  # risk-assessed in the same transaction
-    assert body["assessment"]["lane"] in ("green", "blue", "yellow", "red") and set(body["assessment"]) == {"lane", "check", "message"}
+    # risk-assessed and routed in the same transaction: no risk here, so green and released at once
+    assert (body["status"], body["assessment"]["lane"]) == ("released", "green")
+    assert set(body["assessment"]) == {"lane", "check", "message"}
     assert body["client_reference"] == "SHIMP-2026-000123"
     assert len(body["number"]) == 18 and body["number"].startswith("22482026" + "1")
     assert body["advance"] is (date.fromisoformat(example()["transport"]["arrival_on"]) > datetime.now(UTC).date())
@@ -106,14 +108,15 @@ def test_every_lodging_writes_events_and_journal_entries_in_the_same_transaction
     with rt.read() as s:
         actions = s.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == number).order_by(AuditEntry.id)).all()
         assessed = s.scalars(select(Assessment.declaration_version).where(Assessment.number == number)).all()
-    assert list(actions) == ["declaration.lodged", "declaration.accepted", "declaration.assessed"]
+    assert list(actions) == ["declaration.lodged", "declaration.accepted", "declaration.assessed", "declaration.released", "release.issued"]
     assert list(assessed) == [1]  # one risk assessment, of the version lodged
     detail = client.get(f"{API}/{number}", headers=world.headers("broker")).json()
-    assert detail["status"] == "assessed"
+    assert detail["status"] == "released"  # green: released in the lodging request
     assert [(e["event"], e["to_status"], e["actor_name"], e["actor_role"]) for e in detail["events"]] == [
         ("declaration.lodged", "lodged", "broker", "enterprise"),
         ("declaration.accepted", "accepted", "intake", "system"),
         ("declaration.assessed", "assessed", "selectivity", "system"),
+        ("declaration.released", "released", "clearance", "system"),
     ]
 
 
@@ -129,9 +132,10 @@ def test_an_enterprise_sees_its_own_declarations_and_gets_404_for_others(client:
     assert client.get(API, headers=world.headers("importer")).json()["total"] == 1
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_officers_see_their_office_and_roles_without_access_are_refused(client: TestClient, world: World) -> None:
     number = client.post(API, json=example(), headers=world.headers("broker")).json()["number"]
-    assert client.get(f"{API}/{number}", headers=world.headers("officer")).status_code == 200
+    assert client.get(f"{API}/{number}", headers=world.headers("officer")).status_code == 200  # holds its review task
     assert client.get(f"{API}/{number}", headers=world.headers("officer_tianjin")).status_code == 404
     assert client.get(f"{API}/{number}", headers=world.headers("analyst")).status_code == 200
     assert client.get(f"{API}/{number}", headers=world.headers("gate")).status_code == 403
@@ -151,6 +155,7 @@ def test_a_submitter_must_be_declarant_or_trader(client: TestClient, world: Worl
     assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("DEC-PTY-003", "/declarant/uscc")]
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_amendments_are_versioned_and_every_version_is_kept(client: TestClient, world: World) -> None:
     number = client.post(API, json=example(), headers=world.headers("broker")).json()["number"]
     items = example()["items"]
@@ -173,6 +178,7 @@ def test_amendments_are_versioned_and_every_version_is_kept(client: TestClient, 
     assert client.get(f"{API}/{number}/versions/1", headers=world.headers("other")).status_code == 404
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_an_invalid_amendment_is_refused_with_every_problem_and_changes_nothing(client: TestClient, world: World) -> None:
     number = client.post(API, json=example(), headers=world.headers("broker")).json()["number"]
     r = client.post(
@@ -191,6 +197,7 @@ def test_an_invalid_amendment_is_refused_with_every_problem_and_changes_nothing(
     assert client.get(f"{API}/{number}", headers=world.headers("broker")).json()["version"] == 1
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_withdrawal_is_final_and_a_second_one_is_an_illegal_transition(client: TestClient, world: World, rt: Runtime) -> None:
     number = client.post(API, json=example(), headers=world.headers("broker")).json()["number"]
     r = client.post(f"{API}/{number}/withdrawal", json={"reason": "Declared under the wrong procedure"}, headers=world.headers("broker"))
@@ -205,6 +212,7 @@ def test_withdrawal_is_final_and_a_second_one_is_an_illegal_transition(client: T
     assert _count(rt, DeclarationEvent) == events
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_listing_filters_by_status_and_pages(client: TestClient, world: World) -> None:
     numbers = []
     for i in range(3):
@@ -212,16 +220,18 @@ def test_listing_filters_by_status_and_pages(client: TestClient, world: World) -
         d["client_reference"] = f"REF-{i}"
         numbers.append(client.post(API, json=d, headers=world.headers("broker")).json()["number"])
     client.post(f"{API}/{numbers[0]}/withdrawal", json={"reason": "not needed"}, headers=world.headers("broker"))
-    page = client.get(API, params={"status": "assessed", "limit": 1}, headers=world.headers("broker")).json()
+    page = client.get(API, params={"status": "under_review", "limit": 1}, headers=world.headers("broker")).json()
     assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["number"] == numbers[2]
-    second = client.get(API, params={"status": "assessed", "limit": 1, "offset": 1}, headers=world.headers("broker")).json()
+    second = client.get(API, params={"status": "under_review", "limit": 1, "offset": 1}, headers=world.headers("broker")).json()
     assert second["total"] == 2 and [d["number"] for d in second["items"]] == [numbers[1]]
-    assert client.get(API, params={"status": "accepted"}, headers=world.headers("broker")).json()["total"] == 0  # assessed at once
+    for passed in ("accepted", "assessed"):  # assessed and routed at once
+        assert client.get(API, params={"status": passed}, headers=world.headers("broker")).json()["total"] == 0
     assert client.get(API, params={"status": "withdrawn"}, headers=world.headers("broker")).json()["items"][0]["number"] == numbers[0]
     bad = client.get(API, params={"status": "teleported"}, headers=world.headers("broker"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/query/status"
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_notifications_follow_status_changes_in_order_and_resume_from_a_cursor(client: TestClient, world: World, rt: Runtime) -> None:
     number = client.post(API, json=example(), headers=world.headers("broker")).json()["number"]
     client.post(f"{API}/{number}/withdrawal", json={"reason": "not needed"}, headers=world.headers("broker"))
@@ -231,10 +241,16 @@ def test_notifications_follow_status_changes_in_order_and_resume_from_a_cursor(c
         (number, "declaration.lodged"),
         (number, "declaration.accepted"),
         (number, "declaration.assessed"),
+        (number, "declaration.under_review"),
         (number, "declaration.withdrawn"),
     ]
     rest = client.get("/api/v1/notifications", params={"after": feed["items"][0]["id"]}, headers=world.headers("importer")).json()
-    assert [n["event"] for n in rest["items"]] == ["declaration.accepted", "declaration.assessed", "declaration.withdrawn"]
+    assert [n["event"] for n in rest["items"]] == [
+        "declaration.accepted",
+        "declaration.assessed",
+        "declaration.under_review",
+        "declaration.withdrawn",
+    ]
     assert (
         client.get("/api/v1/notifications", params={"after": feed["next_cursor"]}, headers=world.headers("importer")).json()["items"] == []
     )
@@ -277,6 +293,7 @@ def test_rejection_statistics_count_each_rule_for_officials_only(client: TestCli
     assert client.get(f"{API}/statistics/rejections", headers=world.headers("broker")).status_code == 403
 
 
+@pytest.mark.usefixtures("under_review")  # the review task is the office officer's; not released at once
 def test_an_officer_holds_or_rejects_with_a_reason_and_cannot_release_by_hand(client: TestClient, world: World, rt: Runtime) -> None:
     number = client.post(API, json=example(), headers=world.headers("broker")).json()["number"]
     events = _count(rt, DeclarationEvent)

@@ -11,10 +11,12 @@ from sqlalchemy.exc import DBAPIError
 
 from smartcustoms.audit.models import AuditEntry
 from smartcustoms.audit.service import Actor
+from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import repository, service
 from smartcustoms.declaration.models import Status
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, World, example
+from tests.e2e.conftest import under_review  # noqa: F401 (the fixture)
 
 
 def _row(rt: Runtime, entry_id: int) -> tuple[Any, ...]:
@@ -167,10 +169,11 @@ def test_every_state_change_of_a_lodge_amend_withdraw_flow_has_exactly_one_journ
     assert [row[5] for row in journal] == events
 
 
+@pytest.mark.usefixtures("under_review")  # the officer decides on a declaration of their review task
 def test_an_officers_decision_is_journalled_with_the_office(rt: Runtime, world: World) -> None:
     officer = world.principals["officer"]
     with rt.write() as s:
-        number = service.lodge(s, raw=example(), principal=world.principals["broker"], now=NOW)[0]["number"]
+        number = clearance.lodge(s, raw=example(), principal=world.principals["broker"], now=NOW)[0]["number"]
     with rt.write() as s:
         service.decide(s, number=number, to=Status.held, reason="Origin certificate to be verified", principal=officer, now=NOW)
     last = _declaration_journal(rt, number)[-1]
@@ -181,7 +184,7 @@ def test_an_officers_decision_is_journalled_with_the_office(rt: Runtime, world: 
         "officer",
         "2248",
         "declaration.held",
-        {"status": "accepted"},
+        {"status": "under_review"},
         {"status": "held", "version": 1},
         "Origin certificate to be verified",
     )

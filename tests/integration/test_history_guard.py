@@ -25,6 +25,7 @@ from smartcustoms.config import Settings, get_settings
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, World, example
+from tests.e2e.conftest import under_review  # noqa: F401 (the fixture)
 
 API = "/api/v1/declarations"
 
@@ -38,6 +39,7 @@ def _lodge_and_amend(client: TestClient, world: World) -> str:
     return number
 
 
+@pytest.mark.usefixtures("under_review")  # lodged for review: still amendable, not released at once
 @pytest.mark.parametrize(
     "statement",
     [
@@ -62,6 +64,7 @@ def _integrity_error(r: Any) -> None:
     assert "tampered-value" not in r.text  # the changed content itself is never shown
 
 
+@pytest.mark.usefixtures("under_review")  # lodged for review: still amendable, not released at once
 def test_a_version_changed_under_the_product_is_logged_and_not_served(client: TestClient, world: World, rt: Runtime) -> None:
     number = _lodge_and_amend(client, world)
     h = world.headers("broker")
@@ -97,6 +100,7 @@ def _tamper_payload(rt: Runtime, payload_json: str) -> None:
             )
 
 
+@pytest.mark.usefixtures("under_review")  # lodged for review: still amendable, not released at once
 def test_current_content_changed_in_the_declaration_row_is_not_served(client: TestClient, world: World, rt: Runtime) -> None:
     number = _lodge_and_amend(client, world)
     h = world.headers("broker")
