@@ -123,9 +123,9 @@ def test_deleting_another_enterprises_webhook_answers_404_and_changes_nothing(cl
 def test_status_events_are_pushed_signed_with_the_secret(client: TestClient, world: World, rt: Runtime) -> None:
     hook = _register(client, world)
     number = _lodge(client, world)
-    assert rt.pump(T0) == (3, 3)
+    assert rt.pump(T0) == (5, 5)
     sent = _sender(rt).sent
-    assert [url for url, _, _ in sent] == [HOOK, HOOK, HOOK]
+    assert [url for url, _, _ in sent] == [HOOK] * 5
     bodies = []
     for _, body, headers in sent:
         ts = int(headers[TIMESTAMP_HEADER])
@@ -136,14 +136,18 @@ def test_status_events_are_pushed_signed_with_the_secret(client: TestClient, wor
         assert headers[SIGNATURE_HEADER].startswith("sha256=")
         bodies.append(json.loads(body))
         assert headers["X-SmartCustoms-Event"] == bodies[-1]["event"]
+    release = bodies[-1]["number"]  # the release event carries the release's number
+    assert release.startswith("22482026R")
     assert [(b["number"], b["event"], b["status"]) for b in bodies] == [
         (number, "declaration.lodged", "lodged"),
         (number, "declaration.accepted", "accepted"),
         (number, "declaration.assessed", "assessed"),
+        (number, "declaration.released", "released"),  # green: released in the lodging request
+        (release, "release.issued", "released"),
     ]
     assert bodies[1]["data"]["enterprises"] == bodies[2]["data"]["enterprises"] == sorted([BROKER, "91120116MA05JB6G5T"])
-    assert [(a, done, st, at) for a, done, st, at, _ in _deliveries(rt)] == [(1, True, 200, T0)] * 3
-    assert rt.pump(T0 + timedelta(hours=1)) == (0, 0) and len(sent) == 3
+    assert [(a, done, st, at) for a, done, st, at, _ in _deliveries(rt)] == [(1, True, 200, T0)] * 5
+    assert rt.pump(T0 + timedelta(hours=1)) == (0, 0) and len(sent) == 5
 
 
 def test_only_the_enterprises_of_the_declaration_get_pushes_and_removed_hooks_get_none(
@@ -153,7 +157,7 @@ def test_only_the_enterprises_of_the_declaration_get_pushes_and_removed_hooks_ge
     removed = _register(client, world, "importer", "https://importer.example/hook")
     client.delete(f"{API}/{removed['id']}", headers=world.headers("importer"))
     _lodge(client, world)
-    assert rt.pump(T0) == (3, 0)  # lodged, accepted, assessed relayed; nobody to push them to
+    assert rt.pump(T0) == (5, 0)  # lodged, accepted, assessed, released, release issued relayed; nobody to push them to
     assert _sender(rt).sent == []
 
 
@@ -161,23 +165,24 @@ def test_a_failing_endpoint_is_retried_with_backoff_until_it_succeeds(client: Te
     _register(client, world)
     _lodge(client, world)
     sender = _sender(rt)
-    sender.answers = [BOOM] * 6  # the first two rounds of the three pushes (lodged, accepted, assessed) fail
-    assert rt.pump(T0) == (3, 3)
-    assert [(a, done, st) for a, done, st, _, _ in _deliveries(rt)] == [(1, False, 500)] * 3
+    # the first two rounds of the five pushes (lodged, accepted, assessed, released, release issued) fail
+    sender.answers = [BOOM] * 10
+    assert rt.pump(T0) == (5, 5)
+    assert [(a, done, st) for a, done, st, _, _ in _deliveries(rt)] == [(1, False, 500)] * 5
     assert rt.pump(T0 + timedelta(seconds=9)) == (0, 0)  # first backoff is 10 s
-    assert len(sender.sent) == 3
-    assert rt.pump(T0 + timedelta(seconds=10)) == (0, 3)
-    assert len(sender.sent) == 6
+    assert len(sender.sent) == 5
+    assert rt.pump(T0 + timedelta(seconds=10)) == (0, 5)
+    assert len(sender.sent) == 10
     assert rt.pump(T0 + timedelta(seconds=29)) == (0, 0)  # then 20 s
-    assert rt.pump(T0 + timedelta(seconds=30)) == (0, 3)  # the endpoint has recovered
-    assert len(sender.sent) == 9 and sender.answers == []
+    assert rt.pump(T0 + timedelta(seconds=30)) == (0, 5)  # the endpoint has recovered
+    assert len(sender.sent) == 15 and sender.answers == []
     done_at = T0 + timedelta(seconds=30)
-    assert _deliveries(rt) == [(3, True, 200, done_at, None)] * 3
-    assert rt.pump(T0 + timedelta(hours=2)) == (0, 0) and len(sender.sent) == 9
+    assert _deliveries(rt) == [(3, True, 200, done_at, None)] * 5
+    assert rt.pump(T0 + timedelta(hours=2)) == (0, 0) and len(sender.sent) == 15
     # every retry carries the same body, signed again with its own timestamp
-    assert sender.sent[0][1] == sender.sent[3][1] == sender.sent[6][1]
-    assert len({body for _, body, _ in sender.sent[:3]}) == 3
-    assert [h[TIMESTAMP_HEADER] for _, _, h in sender.sent[::3]] == [
+    assert sender.sent[0][1] == sender.sent[5][1] == sender.sent[10][1]
+    assert len({body for _, body, _ in sender.sent[:5]}) == 5
+    assert [h[TIMESTAMP_HEADER] for _, _, h in sender.sent[::5]] == [
         str(int(t.timestamp())) for t in (T0, T0 + timedelta(seconds=10), done_at)
     ]
 
@@ -195,17 +200,17 @@ def test_delivery_gives_up_after_a_day_and_writes_a_journal_entry(client: TestCl
     assert day == timedelta(days=1)
     rt.pump(T0)
     almost = T0 + day - timedelta(seconds=1)
-    assert rt.pump(almost) == (0, 3)  # still trying just before the day is over
-    assert [(a, done, gave_up) for a, done, _, _, gave_up in _deliveries(rt)] == [(2, False, None)] * 3
+    assert rt.pump(almost) == (0, 5)  # still trying just before the day is over
+    assert [(a, done, gave_up) for a, done, _, _, gave_up in _deliveries(rt)] == [(2, False, None)] * 5
     with rt.read() as s:
         assert s.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.gave_up")).all() == []
     last = almost + timedelta(seconds=20)
-    assert rt.pump(last) == (0, 3)
-    assert _deliveries(rt) == [(3, True, 500, None, last)] * 3
+    assert rt.pump(last) == (0, 5)
+    assert _deliveries(rt) == [(3, True, 500, None, last)] * 5
     with rt.read() as s:
         entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.gave_up").order_by(AuditEntry.id)).all()
         delivery_ids = s.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)).all()
-    assert len(delivery_ids) == 3
+    assert len(delivery_ids) == 5
     assert [(e.actor_name, e.role, e.subject_type, e.subject_id, e.at, e.after) for e in entries] == [
         ("webhook", "system", "webhook", str(hook["id"]), last, {"delivery": i, "attempts": 3, "last_error": "boom"}) for i in delivery_ids
     ]
@@ -222,18 +227,24 @@ def test_a_failing_webhook_never_blocks_lodging(client: TestClient, world: World
     second = _lodge(client, world, "REF-2")
     rt.pump(T0 + timedelta(seconds=10))
     third = _lodge(client, world, "REF-3")
-    # first: 3 pushes at T0 and 3 retries at T0 + 10 s; second: 3 pushes at T0 + 10 s; all failed
-    assert len(sender.sent) == 9 and len(sender.answers) == 11
+    # first: 5 pushes at T0 and 5 retries at T0 + 10 s; second: 5 pushes at T0 + 10 s; all failed
+    assert len(sender.sent) == 15 and len(sender.answers) == 5
     page = client.get(DECLARATIONS, headers=world.headers("broker")).json()
-    assert [(d["number"], d["status"]) for d in page["items"]] == [(third, "assessed"), (second, "assessed"), (first, "assessed")]
+    assert [(d["number"], d["status"]) for d in page["items"]] == [(third, "released"), (second, "released"), (first, "released")]
     feed = client.get("/api/v1/notifications", headers=world.headers("broker")).json()
+    releases = [n["number"] for n in feed["items"] if n["event"] == "release.issued"]
+    assert len(releases) == 2 and all(r.startswith("22482026R") for r in releases)
     assert [(n["number"], n["event"]) for n in feed["items"]] == [
         (first, "declaration.lodged"),
         (first, "declaration.accepted"),
         (first, "declaration.assessed"),
+        (first, "declaration.released"),
+        (releases[0], "release.issued"),
         (second, "declaration.lodged"),
         (second, "declaration.accepted"),
         (second, "declaration.assessed"),
+        (second, "declaration.released"),
+        (releases[1], "release.issued"),
     ]
 
 
@@ -380,9 +391,9 @@ def test_webhooks_are_sent_outside_any_transaction_so_a_slow_receiver_never_hold
     _lodge(client, world)
     slow = _SlowReceiver(rt)
     rt.sender = slow
-    assert rt.pump(T0) == (3, 3)
-    assert len(slow.writes_during_send) == 3
-    assert [d[:3] for d in _deliveries(rt)] == [(1, True, 200)] * 3
+    assert rt.pump(T0) == (5, 5)
+    assert len(slow.writes_during_send) == 5
+    assert [d[:3] for d in _deliveries(rt)] == [(1, True, 200)] * 5
 
 
 def test_a_relay_that_dies_after_claiming_deliveries_leaves_them_to_be_tried_when_the_claim_lapses(
@@ -394,13 +405,13 @@ def test_a_relay_that_dies_after_claiming_deliveries_leaves_them_to_be_tried_whe
         notification_service.relay_once(s, bus=rt.bus, now=T0)
     with rt.write() as s:
         claimed = notification_service.claim_due(s, now=T0)
-    assert len(claimed) == 3
+    assert len(claimed) == 5
     # ... and the process is killed here, before sending or settling anything.
     assert rt.pump(T0 + timedelta(seconds=30)) == (0, 0)  # claimed: no second relay sends them meanwhile
     assert _sender(rt).sent == []
     lapsed = T0 + notification_service.CLAIM_LEASE
-    assert rt.pump(lapsed) == (0, 3)
-    assert len(_sender(rt).sent) == 3 and [d[:2] for d in _deliveries(rt)] == [(1, True)] * 3
+    assert rt.pump(lapsed) == (0, 5)
+    assert len(_sender(rt).sent) == 5 and [d[:2] for d in _deliveries(rt)] == [(1, True)] * 5
 
 
 @pytest.mark.parametrize(
@@ -458,7 +469,7 @@ def test_two_relays_at_once_never_claim_the_same_delivery(client: TestClient, wo
     with rt.write() as s:
         notification_service.relay_once(s, bus=rt.bus, now=T0)
     with rt.write() as first:
-        assert len(notification_service.claim_due(first, now=T0)) == 3
+        assert len(notification_service.claim_due(first, now=T0)) == 5
         # A second server process's relay, while the first has not yet committed its claim.
         with rt.write() as second:
             second.execute(text("SET LOCAL lock_timeout = '2s'"))  # fail, not hang, if it waits
