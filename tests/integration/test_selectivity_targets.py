@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, select
 
+from smartcustoms.party import service as party_service
+from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.history.models import HistoryRecord
 from smartcustoms.risk.model import service as models
@@ -22,7 +24,7 @@ from smartcustoms.risk.selectivity import thresholds
 from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.risk.simulator import Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
-from tests.conftest import BROKER, OPERATOR, World
+from tests.conftest import BROKER, OPERATOR, World, grant_mandate
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "docs" / "examples" / "simulated-history.toml"
@@ -65,6 +67,11 @@ def test_model_lanes_hold_the_targets_over_1000_lodgings_of_traffic_unlike_the_t
     for i, d in enumerate(traffic):
         payload = d.payload(client_reference=f"DRIFT-{i}")
         payload.update({"office": "2248", "port_of_entry": "CNSHA", "declarant": {"uscc": BROKER, "name": "Shanghai Harbour Brokerage"}})
+        importer = payload["importer"]["uscc"]
+        with rt.write() as s:  # the broker lodges only for registered importers that mandate it
+            if party_service.find_by_uscc(s, uscc=importer) is None:
+                party_service.add(s, data=EnterpriseCreate(uscc=importer, name="Simulated importer"), actor=OPERATOR, now=NOW)
+                grant_mandate(s, importer=importer, broker=BROKER)
         with rt.write() as s:
             selectivity.lodge(s, raw=payload, principal=world.principals["broker"], now=NOW + timedelta(minutes=i))
     with rt.read() as s:

@@ -13,6 +13,7 @@ from typing import Any
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from smartcustoms.auth.service import Principal
@@ -21,9 +22,12 @@ from smartcustoms.errors import SmartCustomsError, Unauthorized
 from smartcustoms.release import service
 from smartcustoms.release.models import Release
 from smartcustoms.web.deps import authenticate, runtime
-from smartcustoms.web.pages import templates
+from smartcustoms.web.pages import templates as site_templates
 
 router = APIRouter(include_in_schema=False)
+# The site's environment without its context processor: that one would set `lang` from the site's cookie over
+# the receipt's own choice (?lang=, then the `lang` cookie), and the switch link would point back at the same language.
+templates = Jinja2Templates(env=site_templates.env)
 LANGS = ("zh", "en")
 TEXT: dict[str, dict[str, str]] = {
     "en": {
