@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import PASSWORD, Lodged
 from tests.conftest import example
+from tests.e2e.conftest import under_review  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +75,15 @@ def _sign_in_zh(page: Page, name: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
-def test_a_trader_lodges_by_form_in_chinese_and_sees_the_status(zh: BrowserContext, lodged: Lodged, shots: Path, tmp_path: Path) -> None:
+# under_review after lodged: the three listed declarations stay green; the one lodged by form goes to review (a green
+# one is released at lodging and can no longer be given documents)
+def test_a_trader_lodges_by_form_in_chinese_and_sees_the_status(
+    zh: BrowserContext,
+    lodged: Lodged,
+    under_review: None,  # noqa: F811 (the fixture, requested after lodged)
+    shots: Path,
+    tmp_path: Path,
+) -> None:
     page = zh.new_page()
     page.goto("/login")
     page.screenshot(path=str(shots / "zh-desktop-sign-in.png"))
@@ -102,10 +111,10 @@ def test_a_trader_lodges_by_form_in_chinese_and_sees_the_status(zh: BrowserConte
     page.locator('[name="/items/0/hs_code"]').fill("8517130000")
     page.get_by_role("button", name="申报", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("报关单 2248")
-    expect(page.locator("h1 .badge")).to_have_text("已评估")
-    expect(page.locator(".status-meaning")).to_have_text("风险评估已完成；下方的通道说明了后续步骤。")
-    expect(page.locator(".card.assessment .badge.lane")).to_have_text("绿色通道")
-    expect(page.locator(".card.assessment")).to_contain_text("无需查验：货物可按申报数据放行。")
+    expect(page.locator("h1 .badge")).to_have_text("审核中")
+    expect(page.locator(".status-meaning")).to_have_text("关员正在审核报关单及随附单证。")
+    expect(page.locator(".card.assessment .badge.lane")).to_have_text("黄色通道")
+    expect(page.locator(".card.assessment")).to_contain_text("放行前，关员将审核报关单及随附单证。")
     expect(page.locator("ol.timeline li strong").first).to_have_text("已申报")
 
     pdf = tmp_path / "发票.pdf"
@@ -118,8 +127,8 @@ def test_a_trader_lodges_by_form_in_chinese_and_sees_the_status(zh: BrowserConte
     page.screenshot(path=str(shots / "zh-desktop-detail.png"), full_page=True)
 
     page.get_by_role("link", name="English").click()
-    expect(page.locator("h1 .badge")).to_have_text("assessed")
-    expect(page.locator(".status-meaning")).to_have_text("The risk assessment is done; the lane below says what happens next.")
+    expect(page.locator("h1 .badge")).to_have_text("under review")
+    expect(page.locator(".status-meaning")).to_have_text("An officer is reviewing the declaration and its documents.")
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Declarations")  # remembered over the browser's Chinese
     expect(page.locator("#rows > p")).to_have_text("4 declarations")

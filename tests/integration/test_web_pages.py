@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from smartcustoms.web.deps import SESSION_COOKIE
 from tests.conftest import BROKER, World, example
+from tests.e2e.conftest import under_review  # noqa: F401 (the fixture)
 
 API = "/api/v1/declarations"
 PASSWORD = "correct-horse-battery"
@@ -106,6 +108,7 @@ def test_an_unrelated_enterprise_sees_no_declarations(client: TestClient, world:
     assert "0 declarations" in r.text and "No declarations." in r.text
 
 
+@pytest.mark.usefixtures("under_review")  # lodged for review: still open, so it can be withdrawn
 def test_the_rows_fragment_filters_by_status_for_htmx(client: TestClient, world: World) -> None:
     withdrawn = _lodge(client, world, "REF-1")
     kept = _lodge(client, world, "REF-2")
@@ -119,14 +122,17 @@ def test_the_rows_fragment_filters_by_status_for_htmx(client: TestClient, world:
     assert '<span class="badge withdrawn">withdrawn</span>' in r.text
     everything = client.get("/declarations/rows", params={"status": ""})
     assert "2 declarations</p>" in everything.text and withdrawn in everything.text and kept in everything.text
-    assessed = client.get("/declarations/rows", params={"status": "assessed"})
-    assert assessed.text.startswith('<p class="muted">1 declaration · assessed</p>')
-    assert kept in assessed.text and withdrawn not in assessed.text
-    assert '<span class="badge assessed">assessed</span>' in assessed.text
+    reviewing = client.get("/declarations/rows", params={"status": "under_review"})
+    assert reviewing.text.startswith('<p class="muted">1 declaration · under review</p>')
+    assert kept in reviewing.text and withdrawn not in reviewing.text
+    assert '<span class="badge under_review">under review</span>' in reviewing.text
+    assessed = client.get("/declarations/rows", params={"status": "assessed"})  # the yellow lane moves on to review
+    assert assessed.text.startswith('<p class="muted">0 declarations · assessed</p>') and "No declarations." in assessed.text
     accepted = client.get("/declarations/rows", params={"status": "accepted"})  # lodging assesses at once: none stays accepted
     assert accepted.text.startswith('<p class="muted">0 declarations · accepted</p>') and "No declarations." in accepted.text
 
 
+@pytest.mark.usefixtures("under_review")  # lodged for review: still open, so it can be withdrawn
 def test_the_detail_page_shows_the_number_items_and_history(client: TestClient, world: World) -> None:
     number = _lodge(client, world)
     client.post(f"{API}/{number}/withdrawal", json={"reason": "Declared under the wrong procedure"}, headers=world.headers("broker"))
@@ -143,6 +149,7 @@ def test_the_detail_page_shows_the_number_items_and_history(client: TestClient, 
         "lodged",
         "accepted",
         "assessed",
+        "under review",
         "withdrawn",
     ]
     assert "selectivity (system)" in history and "<br>Lane " in history

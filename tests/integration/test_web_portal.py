@@ -59,9 +59,9 @@ def test_a_trader_lodges_by_form_and_the_declaration_is_the_one_the_api_would_ha
     number = r.headers["location"].removeprefix("/declarations/")
     got = client.get(f"{API}/{number}", headers=world.headers("broker")).json()
     assert got["declaration"] == decl
-    assert got["status"] == "assessed" and got["events"][0]["event"] == "declaration.lodged"
+    assert got["status"] == "released" and got["events"][0]["event"] == "declaration.lodged"  # green: released at lodging
     page = client.get(f"/declarations/{number}")
-    assert '<p class="status-meaning">The risk assessment is done; the lane below says what happens next.</p>' in page.text
+    assert '<p class="status-meaning">The goods are released: they may leave customs control.</p>' in page.text
     # a second send of the same form is the API's safe retry: the same declaration, nothing new
     again = client.post("/declarations/new", data=_form(decl, _csrf(client)), follow_redirects=False)
     assert again.headers["location"] == f"/declarations/{number}" and _total(client, world) == 1
