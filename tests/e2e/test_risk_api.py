@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from smartcustoms.audit.models import AuditEntry
+from smartcustoms.auth.models import Role
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.history import service as history
 from smartcustoms.risk.history.models import HistoryRecord
@@ -28,11 +29,14 @@ from smartcustoms.risk.model.models import RiskModel
 from smartcustoms.risk.parameter.models import RiskRule
 from smartcustoms.risk.selectivity.models import Outcome, SelectivitySetting
 from smartcustoms.risk.simulator import Simulator, write_history_csv
+from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, OPERATOR, ROOT, World, example
+from tests.e2e.test_clearance import staff
 
 RISK = "/api/v1/risk"
 DECLARATIONS = "/api/v1/declarations"
+TASKS = "/api/v1/tasks"
 MAPPING = ROOT / "docs" / "examples" / "simulated-history.toml"
 START = date(2026, 1, 1)
 HUBS = ["SG", "HK", "AE", "MY", "PA"]
@@ -80,6 +84,23 @@ def _lodge(client: TestClient, world: World) -> str:
     r = client.post(DECLARATIONS, json=body, headers=world.headers("broker"))
     assert r.status_code == 202, r.text
     return str(r.json()["number"])
+
+
+def _inspected(client: TestClient, world: World, rt: Runtime) -> str:
+    """A declaration lodged for review (fixture `under_review`) that `officer` sent on to `inspector` (an inspection
+    draws two, `zhao` the other): both hold a task on it."""
+    staff(rt, ("zhao", Role.inspector))
+    with rt.write() as s:
+        roster.set_officer(s, name="inspector", capacity=1000, actor=OPERATOR, now=NOW)
+    number = _lodge(client, world)
+    page = client.get(TASKS, headers=world.headers("officer")).json()
+    task = next(t for t in page["items"] if t["declaration"] == number)
+    r = client.post(
+        f"{TASKS}/{task['id']}/decision", json={"decision": "inspect", "reason": "Look at the goods."}, headers=world.headers("officer")
+    )
+    assert r.status_code == 200, r.text
+    assert [t["kind"] for t in client.get(TASKS, headers=world.headers("inspector")).json()["items"]] == ["inspection"]
+    return number
 
 
 def _hits(client: TestClient, world: World, number: str) -> list[dict[str, Any]]:
@@ -621,9 +642,11 @@ def test_invalid_selectivity_rates_answer_422_listing_every_problem(client: Test
 # --- outcomes ------------------------------------------------------------------------------------------
 
 
-def test_an_inspection_outcome_is_recorded_and_shown_to_officials_only(client: TestClient, world: World, rt: Runtime) -> None:
+def test_an_inspection_outcome_is_recorded_and_shown_to_officials_only(
+    client: TestClient, world: World, rt: Runtime, under_review: None
+) -> None:
     _no_random(client, world)
-    number = _lodge(client, world)
+    number = _inspected(client, world, rt)
     url = f"{DECLARATIONS}/{number}/outcomes"
     body = {"source": "inspection", "hit": True, "critical": 1, "revenue_recovered": "1200.5", "finding": "Four boxes more than declared."}
     r = client.post(url, json=body, headers=world.headers("inspector"))
@@ -654,9 +677,9 @@ def test_an_inspection_outcome_is_recorded_and_shown_to_officials_only(client: T
     assert client.get(f"{DECLARATIONS}/224820269999999999/outcomes", headers=world.headers("analyst")).status_code == 404
 
 
-def test_a_refused_outcome_changes_nothing(client: TestClient, world: World, rt: Runtime) -> None:
+def test_a_refused_outcome_changes_nothing(client: TestClient, world: World, rt: Runtime, under_review: None) -> None:
     _no_random(client, world)
-    number = _lodge(client, world)
+    number = _inspected(client, world, rt)
     url = f"{DECLARATIONS}/{number}/outcomes"
     good = {"source": "review", "hit": True, "critical": 0, "revenue_recovered": "10.00"}
     counts = _count(rt, Outcome, HistoryRecord, AuditEntry)

@@ -39,9 +39,12 @@ from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.risk.history.models import HistoryRecord
 from smartcustoms.risk.knowledge.models import RestrictedGood, WatchlistEntry
 from smartcustoms.risk.model.models import RiskModel
+from smartcustoms.risk.parameter import service as rules
 from smartcustoms.risk.parameter.models import RiskRule
+from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity.models import Outcome, SelectivitySetting
+from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from tests.conftest import BROKER, EXAMPLE, IMPORTER, OPERATOR, example, grant_mandate
 from tests.e2e.test_cli import SMARTCUSTOMS, Cli
@@ -157,6 +160,27 @@ def _lodge(rt: Runtime) -> str:
     return str(receipt["number"])
 
 
+def _lodge_for_review(home: Cli, rt: Runtime) -> str:
+    """Lodge the example to the yellow lane with its review task to `officer` (on the roster), as the e2e fixture
+    `under_review` does: officers see only the declarations of their tasks."""
+    now = datetime.now(UTC)
+    with rt.write() as s:
+        data = RuleCreate(
+            valid_from=TODAY,
+            code="PRM-TST-001",
+            name="Every declaration",
+            reason="Test lane.",
+            instructions="Check it.",
+            condition={"fact": "consignor_watchlisted", "op": "is", "value": False},
+            lane="yellow",
+        )
+        r = rules.propose(s, data=data, principal=_principal(rt, "analyst"), now=now)
+        rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=_principal(rt, "supervisor"), now=now)
+        roster.set_officer(s, name="officer", capacity=1000, actor=OPERATOR, now=now)
+    selectivity.invalidate_all()
+    return str(home.json("declaration", "lodge", str(EXAMPLE), "--as", "broker")["number"])  # the clearance path routes it
+
+
 # --- rules ------------------------------------------------------------------------------------------
 
 
@@ -179,7 +203,7 @@ def test_a_rule_approved_by_a_second_person_hits_the_declaration_the_broker_lodg
     lodged = home.json("declaration", "lodge", str(EXAMPLE), "--as", "broker")
     shown = home.json("declaration", "show", lodged["number"], "--as", "analyst")
 
-    assert shown["status"] == "assessed"
+    assert shown["status"] == {"yellow": "under_review", "red": "under_inspection"}[shown["assessment"]["lane"]]  # routed by its lane
     assert [(h["code"], h["version"], h["line"], h["lane"]) for h in shown["assessment"]["hits"]] == [("RSK-ORG-001", 1, 1, "yellow")]
     assert shown["assessment"]["lane"] in ("yellow", "red")
     assert [a for a in _actions(rt) if a.startswith("risk_rule.")] == ["risk_rule.proposed", "risk_rule.approved"]
@@ -280,7 +304,7 @@ def test_refused_input_exits_2_with_every_problem_and_changes_nothing(home: Cli,
 
 
 def test_an_outcome_is_journaled_and_becomes_labelled_history(home: Cli, rt: Runtime) -> None:
-    number = _lodge(rt)
+    number = _lodge_for_review(home, rt)
 
     refused = home.run(
         "risk", "outcome", number, "--source", "x-ray", "--no-hit", "--critical", "3", "--revenue", "lots", "--as", "officer", expect=2
