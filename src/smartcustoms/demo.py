@@ -18,6 +18,8 @@ from stdnum.cn import uscc as stdnum_uscc
 from smartcustoms.audit.service import Actor
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role, User
+from smartcustoms.clearance import service as clearance
+from smartcustoms.declaration import domain as declaration_domain
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import SmartCustomsError
@@ -62,13 +64,14 @@ USERS: tuple[tuple[str, Role, int | None, str | None], ...] = (
     ("ningbo", Role.enterprise, 3, None),
     ("officer", Role.officer, None, "2248"),
     ("inspector", Role.inspector, None, "2248"),
-    ("xray", Role.image_analyst, None, "2248"),
     ("analyst", Role.analyst, None, None),
     ("supervisor", Role.supervisor, None, None),
     ("gate", Role.gate, None, "2248"),
     ("xray", Role.image_analyst, None, "2248"),
     ("scanner", Role.scanner, None, "2248"),
     ("agency", Role.agency, None, None),
+    ("line", Role.carrier, 0, None),  # the broker's forwarding arm lodges the manifests of its consolidations
+    ("bank", Role.bank, None, None),
 )
 GOODS: tuple[tuple[str, str, str, str, Decimal, Decimal], ...] = (
     # hs, description, unit, origin, unit price (USD), unit net mass (kg)
@@ -245,7 +248,7 @@ def load(
         who = auth_service_principal(rt, lodgers[d_idx])
         try:
             with rt.write() as s:
-                receipt, _ = selectivity.lodge(s, raw=raw, principal=who, now=day)
+                receipt, _ = clearance.lodge(s, raw=raw, principal=who, now=day)
                 _vary(s, rng, receipt["number"], who, day)
             made += 1
         except SmartCustomsError:
@@ -486,25 +489,34 @@ def auth_service_principal(rt: Runtime, name: str) -> auth_service.Principal:
 
 
 def _vary(s: Any, rng: random.Random, number: str, who: auth_service.Principal, day: datetime) -> None:
-    """Move some declarations on, so the demo shows every state this release knows."""
+    """Move some declarations on, so the demo shows every state this release knows.
+
+    Lodging routes a declaration as for real (green is released at once); only those still open
+    (under review or inspection) can be withdrawn, amended, rejected or held.
+    """
     roll = rng.random()
     later = day + timedelta(hours=rng.randint(1, 20))
     officer = Actor(id=None, name="officer", role="officer", office="2248")
     decl = declaration_service.get_visible(s, number=number, principal=who)
+    if decl.status in declaration_domain.TERMINAL:
+        return
     if roll < 0.08:
-        declaration_service.withdraw(
-            s, number=number, reason="Goods sold on before arrival; declaring again under bonded procedure.", principal=who, now=later
-        )
+        if declaration_domain.can_transition(decl.status, Status.withdrawn):
+            declaration_service.withdraw(
+                s, number=number, reason="Goods sold on before arrival; declaring again under bonded procedure.", principal=who, now=later
+            )
     elif roll < 0.18:
         items = [dict(it) for it in decl.payload["items"]]
         items[0]["quantity"] = str(Decimal(items[0]["quantity"]) + 10)
-        selectivity.amend(
+        clearance.amend(
             s, number=number, patch={"items": items}, reason="Supplier shipped 10 more units than invoiced first.", principal=who, now=later
         )
     elif roll < 0.22:
-        declaration_service.transition(s, decl=decl, to=Status.under_review, actor=officer, now=later, reason="Documents to review.")
-        declaration_service.transition(
-            s, decl=decl, to=Status.rejected, actor=officer, now=later, reason="Licence for medicaments missing."
-        )
-    elif roll < 0.26:
+        if decl.status is not Status.under_review and declaration_domain.can_transition(decl.status, Status.under_review):
+            declaration_service.transition(s, decl=decl, to=Status.under_review, actor=officer, now=later, reason="Documents to review.")
+        if declaration_domain.can_transition(decl.status, Status.rejected):
+            declaration_service.transition(
+                s, decl=decl, to=Status.rejected, actor=officer, now=later, reason="Licence for medicaments missing."
+            )
+    elif roll < 0.26 and declaration_domain.can_transition(decl.status, Status.held):
         declaration_service.transition(s, decl=decl, to=Status.held, actor=officer, now=later, reason="Held pending origin verification.")

@@ -290,6 +290,9 @@ DUMMY = {
     "manifest_id": "1",
     "document_id": "1",
     "task_id": "1",
+    "step_id": "1",
+    "scan_id": "1",
+    "sha256": "0" * 64,
     "query_id": "1",
     "version": "1",
     "id": "1",
@@ -297,7 +300,13 @@ DUMMY = {
 }
 
 
+# Deliberately public: the key release tokens are signed with, so anyone may check a release offline
+# (the /verify/{token} page is public too, and outside the API).
+PUBLIC = {("GET", f"{API}/releases/signing-key")}
+
+
 def _api_operations(client: TestClient) -> list[tuple[str, str]]:
+    """Every API operation that needs credentials (all but the deliberately PUBLIC ones)."""
     spec = client.get("/openapi.json").json()
     ops = []
     for path, item in spec["paths"].items():
@@ -305,7 +314,16 @@ def _api_operations(client: TestClient) -> list[tuple[str, str]]:
             continue
         url = re.sub(r"\{([^}]+)\}", lambda m: DUMMY[m.group(1)], path)
         ops += [(method.upper(), url) for method in item if method in ("get", "post", "put", "patch", "delete")]
-    return ops
+    assert set(ops) >= PUBLIC
+    return [op for op in ops if op not in PUBLIC]
+
+
+def test_only_the_release_signing_key_is_public_and_it_answers_to_anyone(client: TestClient, world: World) -> None:
+    for method, url in PUBLIC:
+        for headers in ({}, {"Authorization": "Bearer sc_not-a-token"}):
+            r = client.request(method, url, headers=headers)
+            assert r.status_code == 200, (method, url, headers, r.status_code, r.text)
+            assert r.json()["algorithm"] == "Ed25519"
 
 
 def test_every_api_endpoint_answers_401_without_a_token(client: TestClient, world: World, rt: Runtime) -> None:

@@ -244,18 +244,21 @@ def test_lodging_a_file_prints_the_number_and_lodging_it_again_says_replayed(pop
 
     number = first["number"]
     assert len(number) == 18 and number.startswith(f"2248{datetime.now(UTC).year}1")
-    assert (first["status"], first["client_reference"], first["version"], first["replayed"]) == ("assessed", "SHIMP-2026-000123", 1, False)
-    assert first["assessment"]["lane"] in ("green", "blue", "yellow", "red") and set(first["assessment"]) == {"lane", "check", "message"}
+    lane = first["assessment"]["lane"]
+    assert lane in ("green", "blue", "yellow", "red") and set(first["assessment"]) == {"lane", "check", "message"}
+    # Routed in the lodging command: green and blue are released at once, yellow goes to review, red to inspection.
+    routed = {"green": "released", "blue": "released", "yellow": "under_review", "red": "under_inspection"}[lane]
+    assert (first["status"], first["client_reference"], first["version"], first["replayed"]) == (routed, "SHIMP-2026-000123", 1, False)
 
     again = populated.json("declaration", "lodge", str(EXAMPLE), "--as", "broker")
 
     assert again == {**first, "replayed": True}
     plain = populated.run("declaration", "lodge", str(EXAMPLE), "--as", "broker")
     lines = plain.stdout.strip().splitlines()
-    assert lines[0] == f"already lodged: {number} assessed"
+    assert lines[0] == f"already lodged: {number} {routed}"
     assert lines[1] == f"lane {first['assessment']['lane']}: {first['assessment']['message']}"
     rt = runtime_of(populated)
-    assert _count(rt, Declaration) == 1 and _count(rt, DeclarationEvent) == 3  # lodged, accepted, assessed
+    assert _count(rt, Declaration) == 1 and _count(rt, DeclarationEvent) == 4  # lodged, accepted, assessed, routed
 
 
 def test_a_bad_declaration_file_exits_2_with_every_problem_and_stores_only_rejections(
@@ -398,6 +401,8 @@ def test_demo_creates_users_of_every_role_and_prints_their_tokens(initialized: C
         "xray",
         "scanner",
         "agency",
+        "line",
+        "bank",
     ]
     assert list(out["tokens"]) == names
     rt = runtime_of(initialized)

@@ -35,12 +35,14 @@ def test_after_the_demo_lanes_follow_the_targets_and_the_readme_example_lodges_g
     r = client.post("/api/v1/declarations", json=example(), headers=broker)
     assert r.status_code == 202, r.text
     body = r.json()
-    assert body["status"] == "assessed"
     shown = client.get(f"/api/v1/declarations/{body['number']}", headers=analyst).json()["assessment"]
     asked = shown["random_draw"]["asked"]
     assert asked["rule"] == asked["model"] == asked["review_on_error"] == "green", shown
     # Green, as the README says, unless this install's secret seed draws it for a random check (3 in 100).
     if not shown["random_draw"]["selected"]:
         assert body["assessment"]["lane"] == "green" and body["assessment"]["check"] == "none"
+        assert body["status"] == "released"  # green is released in the lodging request
+    else:
+        assert body["status"] in ("under_review", "under_inspection"), body
     again = client.post("/api/v1/declarations", json=example(), headers=broker)
     assert again.status_code == 200 and again.json() == body
