@@ -28,6 +28,7 @@ from smartcustoms.party import service as party_service
 from smartcustoms.party.models import CreditRating
 from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.risk.history import service as history
+from smartcustoms.risk.history.mapping import CANONICAL
 from smartcustoms.risk.knowledge import service as knowledge
 from smartcustoms.risk.model import service as models
 from smartcustoms.risk.model.models import RiskModel
@@ -383,29 +384,7 @@ def _risk_setup(rt: Runtime, now: datetime) -> None:
 
 _MAPPING = (
     "[columns]\n"
-    + "".join(
-        f'{c} = "{c}"\n'
-        for c in (
-            "declaration_id",
-            "declared_on",
-            "office",
-            "declarant_id",
-            "importer_id",
-            "consignor_id",
-            "carrier_id",
-            "hs_code",
-            "origin_country",
-            "departure_country",
-            "transport_mode",
-            "quantity",
-            "net_mass_kg",
-            "value",
-            "duty_rate",
-            "label_fraud",
-            "label_critical",
-            "revenue_recovered",
-        )
-    )
+    + "".join(f'{c} = "{c}"\n' for c in CANONICAL)
     + '[extra_categorical]\npattern = "pattern"\nimporter_credit = "importer_credit"\n[options]\nsource = "demo-simulator"\n'
 )
 

@@ -20,6 +20,8 @@ from typing import Any
 from stdnum import iso6346
 from stdnum.cn import uscc as stdnum_uscc
 
+from smartcustoms.risk.history.mapping import CANONICAL
+
 PATTERNS = ("undervaluation", "misclassification", "origin", "quantity", "prohibited")
 # How often each pattern is chosen when the goods allow it (renormalised over the applicable ones).
 PATTERN_WEIGHTS = {"undervaluation": 0.30, "misclassification": 0.18, "origin": 0.18, "quantity": 0.18, "prohibited": 0.16}
@@ -459,24 +461,7 @@ def simulate(n: int, *, days: int, seed: int, start_on: date | None = None, impo
 
 
 HISTORY_COLUMNS = (
-    "declaration_id",
-    "declared_on",
-    "office",
-    "declarant_id",
-    "importer_id",
-    "consignor_id",
-    "carrier_id",
-    "hs_code",
-    "origin_country",
-    "departure_country",
-    "transport_mode",
-    "quantity",
-    "net_mass_kg",
-    "value",
-    "duty_rate",
-    "label_fraud",
-    "label_critical",
-    "revenue_recovered",
+    *CANONICAL,
     "pattern",
     "importer_credit",
     "description",
