@@ -54,7 +54,9 @@ def test_two_inspectors_work_the_steps_on_the_page_with_photos_and_the_clean_com
     photo = ("door.png", png(40, 30), "image/png")
     csrf_a, csrf_b = csrf_of(a, f"/tasks/{task}/inspection"), csrf_of(b, f"/tasks/{task}/inspection")
     first = "MSKU1234565.container_number"
-    r = a.post(f"/tasks/{task}/inspection/steps/{first}", data={"csrf": csrf_a, **answers(first)}, files=files(photo), follow_redirects=False)
+    r = a.post(
+        f"/tasks/{task}/inspection/steps/{first}", data={"csrf": csrf_a, **answers(first)}, files=files(photo), follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/tasks/{task}/inspection?recorded={first}"
     assert "Step recorded: Container number · MSKU1234565." in text_of(a.get(r.headers["location"]).text)
     # The other inspector goes on from where the first stopped; they take turns to the end.
@@ -163,7 +165,9 @@ def test_a_supervisor_follows_the_inspection_and_instructs_the_inspectors(
     a, sup = browser_of(client, "insp_a"), browser_of(client, "supervisor")
     first = "MSKU1234565.container_number"
     csrf_a = csrf_of(a, f"/tasks/{task}/inspection")
-    r = a.post(f"/tasks/{task}/inspection/steps/{first}", data={"csrf": csrf_a, **answers(first)}, files=files(("d.png", png(), "image/png")))
+    r = a.post(
+        f"/tasks/{task}/inspection/steps/{first}", data={"csrf": csrf_a, **answers(first)}, files=files(("d.png", png(), "image/png"))
+    )
     assert r.status_code == 200
     page = sup.get(f"/tasks/{task}/assist")
     assert page.status_code == 200, page.text
@@ -175,13 +179,17 @@ def test_a_supervisor_follows_the_inspection_and_instructs_the_inspectors(
     csrf = csrf_of(sup, f"/tasks/{task}/assist")
     r = sup.post(f"/tasks/{task}/assist/instructions", data={"csrf": csrf, "text": "  "})
     assert r.status_code == 422 and "Write an instruction of 1 to 2000 characters." in text_of(r.text)
-    r = sup.post(f"/tasks/{task}/assist/instructions", data={"csrf": csrf, "text": "Open the last row of cartons.", "step_id": "MSKU1234565.nothing"})
+    r = sup.post(
+        f"/tasks/{task}/assist/instructions", data={"csrf": csrf, "text": "Open the last row of cartons.", "step_id": "MSKU1234565.nothing"}
+    )
     assert r.status_code == 422 and "Choose a step of this inspection." in text_of(r.text)
     assert sup.post(f"/tasks/{task}/assist/instructions", data={"text": "No token"}).status_code == 403
     with rt.read() as s:
         assert s.scalar(select(func.count()).select_from(Instruction)) == 0
     text = "Open the last row of cartons."
-    r = sup.post(f"/tasks/{task}/assist/instructions", data={"csrf": csrf, "text": text, "step_id": "MSKU1234565.seal"}, follow_redirects=False)
+    r = sup.post(
+        f"/tasks/{task}/assist/instructions", data={"csrf": csrf, "text": text, "step_id": "MSKU1234565.seal"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/tasks/{task}/assist?sent=1"
     # The inspectors' page polls its instructions: the new one is there, about its step.
     fragment = a.get(f"/tasks/{task}/inspection/instructions")
@@ -205,7 +213,9 @@ def test_the_analyst_marks_regions_and_a_suspect_verdict_sends_the_declaration_t
     red_lane(rt, world, "yellow")  # a review first: the suspect scan is what sends the goods to inspection
     number = lodge(client, world)
     files_ = {"image": ("scan.png", png(64, 48), "image/png")}
-    scan = client.post(f"{API}/scans", data={"declaration": number, "container": "MSKU1234565"}, files=files_, headers=world.headers("scanner"))
+    scan = client.post(
+        f"{API}/scans", data={"declaration": number, "container": "MSKU1234565"}, files=files_, headers=world.headers("scanner")
+    )
     assert scan.status_code == 201, scan.text
     task = scan.json()["task"]
     inspections = len([t for t in _tasks(rt) if t == TaskKind.inspection])
@@ -225,7 +235,11 @@ def test_the_analyst_marks_regions_and_a_suspect_verdict_sends_the_declaration_t
     with rt.read() as s:
         assert s.scalar(select(Scan.verdict)) is None
     regions = json.dumps([{"x": 10, "y": 8, "width": 20, "height": 12, "label": "dense mass behind the cartons"}])
-    r = x.post(f"/tasks/{task}/xray", data={"csrf": csrf, "verdict": "suspect", "regions": regions, "note": "Look behind row 3."}, follow_redirects=False)
+    r = x.post(
+        f"/tasks/{task}/xray",
+        data={"csrf": csrf, "verdict": "suspect", "regions": regions, "note": "Look behind row 3."},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/tasks/{task}/xray"
     done = text_of(x.get(f"/tasks/{task}/xray").text)
     assert "Reviewed: suspect: physical inspection" in done and "A physical inspection was opened" in done

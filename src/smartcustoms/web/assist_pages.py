@@ -17,12 +17,13 @@ from smartcustoms.errors import Forbidden, SmartCustomsError, ValidationFailed
 from smartcustoms.inspection import service as inspection
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.web import field_forms, i18n
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import runtime
 from smartcustoms.web.field_pages import TaskId, field_problem, inspection_view, signed_form
 from smartcustoms.web.i18n import N_
 from smartcustoms.web.pages import _who, language, templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJSONRoute)
 SENT = N_("Instruction sent: the inspectors see it on their page within seconds.")
 NOT_A_SUPERVISOR = "Remote assistance is for the supervisors of the task's office."
 

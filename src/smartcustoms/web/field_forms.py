@@ -131,7 +131,10 @@ ERRORS = {
     "task_not_assigned": (N_("Forbidden"), N_("This task is not assigned to you: only its assignees record it; nothing was changed.")),
     "task_done": (N_("Already done"), N_("This task is already done; nothing was changed.")),
     "task_waiting": (N_("Not open"), N_("This task is waiting and cannot be worked now; nothing was changed.")),
-    "task_conflict": (N_("Conflict"), N_("Someone changed this task at the same moment; nothing was changed. Reload the page and try again.")),
+    "task_conflict": (
+        N_("Conflict"),
+        N_("Someone changed this task at the same moment; nothing was changed. Reload the page and try again."),
+    ),
     "instruction_forbidden": (N_("Forbidden"), N_("Only a supervisor of the office gives instructions on an inspection.")),
     "assist_forbidden": (N_("Forbidden"), N_("Remote assistance is for the supervisors of the task's office.")),
     "csrf_failed": (N_("Forbidden"), N_("The form has expired or did not come from this site; reload the page and try again.")),
@@ -196,7 +199,9 @@ def findings_body(fields: Mapping[str, str]) -> tuple[dict[str, Any], list[int]]
         at = f"finding-{row}-"
         if not fields.get(at + "type", "").strip():
             continue
-        finding = _blank_out({k[len(at) :]: v for k, v in fields.items() if k.startswith(at)}, ("type", "container", "declared", "found", "note"))
+        finding = _blank_out(
+            {k[len(at) :]: v for k, v in fields.items() if k.startswith(at)}, ("type", "container", "declared", "found", "note")
+        )
         line = fields.get(at + "line", "").strip()
         if line:
             finding["line"] = int(line) if line.isdigit() else line

@@ -27,12 +27,13 @@ from smartcustoms.release import service as release_service
 from smartcustoms.task import service as tasks
 from smartcustoms.task.models import TaskStatus
 from smartcustoms.web import field_forms, i18n
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import DB_BIGINT_MAX, SESSION_COOKIE, runtime
 from smartcustoms.web.field_forms import ERRORS, STEP_FIELDS
 from smartcustoms.web.i18n import N_
 from smartcustoms.web.pages import _who, csrf_refused, language, problem, templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJSONRoute)
 TaskId = Annotated[int, Path(ge=1, le=DB_BIGINT_MAX)]
 StepId = Annotated[str, Path(max_length=60)]
 POLL = "every 5s"  # how often the pages ask for instructions and new steps (htmx)

@@ -21,12 +21,13 @@ from smartcustoms.kit.clock import utcnow
 from smartcustoms.task import service as tasks
 from smartcustoms.task.models import TaskKind
 from smartcustoms.web import field_forms
+from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import runtime
 from smartcustoms.web.field_pages import TaskId, field_problem, signed_form
 from smartcustoms.web.pages import _who, language, templates
 from smartcustoms.xray import service as xray
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJSONRoute)
 
 
 def _view(request: Request, who: Principal, task_id: int) -> dict[str, Any]:
