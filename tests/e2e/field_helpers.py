@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -84,3 +86,21 @@ def text_of(html: str) -> str:
 def files(*photos: tuple[str, bytes, str]) -> Any:
     """The multipart files of a step's photos."""
     return [("photos", p) for p in photos]
+
+
+def xray_png(width: int = 480, height: int = 200) -> bytes:
+    """A grey PNG that looks like a container scan: a light hull, darker cargo rows and one dense block."""
+
+    def block(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def grey(x: int, y: int) -> int:
+        if x < 8 or x >= width - 8 or y < 8 or y >= height - 8:
+            return 40  # the container's steel walls
+        if width * 0.62 < x < width * 0.74 and height * 0.35 < y < height * 0.7:
+            return 15  # something dense behind the cartons
+        return 200 - 60 * ((x // 24 + y // 30) % 2)  # rows of cartons
+
+    rows = b"".join(b"\x00" + bytes(grey(x, y) for x in range(width)) for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + block(b"IHDR", ihdr) + block(b"IDAT", zlib.compress(rows)) + block(b"IEND", b"")
