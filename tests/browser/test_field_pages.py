@@ -4,6 +4,7 @@ marks a region on an X-ray in Chinese and sends the goods to physical inspection
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,17 +16,17 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
 
-from smartcustoms.risk.parameter import service as rules
-from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import repository
+from smartcustoms.risk.parameter import service as rules
+from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import TaskKind
 from smartcustoms.xray import service as xray
 from tests.browser.conftest import START, Lodged, sign_in
 from tests.conftest import NOW, World, example
 from tests.e2e.field_helpers import answers, field_staff, xray_png
-from tests.e2e.inspection_helpers import JPEG, png, task_of
+from tests.e2e.inspection_helpers import task_of
 
 pytestmark = pytest.mark.slow
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -108,6 +109,23 @@ def _csp_violations(page: Page) -> list[str]:
     return seen
 
 
+def camera_photo(page: Page, text: str, kind: str = "jpeg") -> dict[str, object]:
+    """A real photo as a phone's camera would give it: drawn on a canvas by the browser and encoded as JPEG or PNG."""
+    data = page.evaluate(
+        """([text, kind]) => {
+            const c = document.createElement("canvas"); c.width = 320; c.height = 240;
+            const g = c.getContext("2d");
+            g.fillStyle = "#7a8c99"; g.fillRect(0, 0, 320, 240);
+            g.fillStyle = "#2f4858"; for (let x = 10; x < 320; x += 28) g.fillRect(x, 0, 12, 240);
+            g.fillStyle = "#f4f1e8"; g.fillRect(40, 90, 240, 60);
+            g.fillStyle = "#111"; g.font = "bold 26px monospace"; g.fillText(text, 52, 130);
+            return c.toDataURL("image/" + kind, 0.85).split(",")[1];
+        }""",
+        [text, kind],
+    )
+    return {"name": f"{text}.{'jpg' if kind == 'jpeg' else 'png'}", "mimeType": f"image/{kind}", "buffer": base64.b64decode(data)}
+
+
 def _fill_step(page: Page, step_id: str, photos: list[dict[str, object]]) -> None:
     """Fill in the current step's form as an inspector would, photos through the camera field, and record it."""
     form = page.locator("form.step-form")
@@ -145,7 +163,6 @@ def test_two_inspectors_complete_the_inspection_on_phones_and_the_release_receip
     camera = a.locator('input[type="file"][name="photos"]')
     assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/jpeg,image/png"
     assert a.evaluate(NO_SIDEWAYS_SCROLL)
-    a.screenshot(path=str(shots / "phone-inspection.png"), full_page=True)
 
     # A file that is no photo is refused in the page, with the answers kept and nothing recorded.
     first = "MSKU1234565.container_number"
@@ -166,12 +183,10 @@ def test_two_inspectors_complete_the_inspection_on_phones_and_the_release_receip
     expect(a.locator("#instructions")).to_contain_text(instruction, timeout=12_000)  # htmx polling, no reload
 
     photos = {
-        first: [{"name": "door.png", "mimeType": "image/png", "buffer": png(40, 30)}],
-        "MSKU1234565.seal": [{"name": "seal.jpg", "mimeType": "image/jpeg", "buffer": JPEG}],
-        "MSKU1234565.counted_quantity": [
-            {"name": "labels-1.png", "mimeType": "image/png", "buffer": png(24, 24)},
-            {"name": "labels-2.jpg", "mimeType": "image/jpeg", "buffer": JPEG},
-        ],
+        first: [camera_photo(a, "MSKU1234565", "png")],
+        "MSKU1234565.seal": [camera_photo(a, "ML-CN4471208")],
+        "MSKU1234565.counted_quantity": [camera_photo(a, "1200 PCE"), camera_photo(a, "3000 PCE", "png")],
+        "TGHU9876542.seal": [camera_photo(a, "ML-CN4471209")],
     }
     turn = 0
     while True:
@@ -188,7 +203,8 @@ def test_two_inspectors_complete_the_inspection_on_phones_and_the_release_receip
     assert turn == 16
     sup.goto(f"/tasks/{task}/assist")
     expect(sup.locator("#live .progress-count")).to_have_text("16 of 16 steps done")
-    assert sup.locator("#live .photos img").count() == 4
+    assert sup.locator("#live .photos img").count() == 5
+    sup.wait_for_function("[...document.querySelectorAll('#live .photos img')].every(i => i.naturalWidth === 320)")
     sup.set_viewport_size({"width": 390, "height": 844})
     sup.screenshot(path=str(shots / "phone-assist.png"), full_page=True)
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from smartcustoms.auth.service import Principal
 from smartcustoms.errors import Forbidden, SmartCustomsError, ValidationFailed
@@ -19,7 +18,7 @@ from smartcustoms.kit.clock import utcnow
 from smartcustoms.web import field_forms, i18n
 from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import runtime
-from smartcustoms.web.field_pages import TaskId, field_problem, inspection_view, signed_form
+from smartcustoms.web.field_pages import TaskId, act, field_problem, fragment, inspection_view
 from smartcustoms.web.i18n import N_
 from smartcustoms.web.pages import _who, language, templates
 
@@ -64,14 +63,7 @@ def assist(request: Request, task_id: TaskId, sent: int | None = None) -> Respon
 @router.get("/tasks/{task_id}/assist/live", response_class=HTMLResponse)
 def live(request: Request, task_id: TaskId) -> Response:
     """The steps, photos and instructions of the inspection (the fragment the view polls)."""
-    who = _who(request)
-    if who is None:
-        return Response(status_code=401)
-    try:
-        v = _view(request, who, task_id)
-    except SmartCustomsError as exc:
-        return field_problem(request, who, exc)
-    return templates.TemplateResponse(request, "assist_live.html", {"who": who, "v": v})
+    return fragment(request, task_id, _view, "assist_live.html")
 
 
 def _instruct(request: Request, who: Principal, task_id: int, fields: dict[str, str]) -> Response:
@@ -90,7 +82,4 @@ def _instruct(request: Request, who: Principal, task_id: int, fields: dict[str, 
 @router.post("/tasks/{task_id}/assist/instructions", response_class=HTMLResponse)
 async def instruct(request: Request, task_id: TaskId) -> Response:
     """Leave an instruction on the live inspection (through the inspection service), optionally about one step."""
-    who, fields, _files, refused = await signed_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_instruct, request, who, task_id, fields)
+    return await act(request, lambda rq, who, fields, _: _instruct(rq, who, task_id, fields))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from smartcustoms.errors import Problem
-from smartcustoms.web import i18n
+from smartcustoms.web import forms, i18n
 from smartcustoms.web.i18n import N_
 
 FINDING_ROWS = 3  # rows of findings the completion form offers (blank rows are left out)
@@ -223,18 +223,15 @@ def regions_of(text: str) -> list[Any] | None:
 def at_fields(problems: Sequence[Problem], fields: Mapping[str, str], lang: str) -> tuple[dict[str, list[str]], list[str]]:
     """The problems' sentences by the form field each pointer names (`fields`: pointer prefix -> field), and the rest.
 
-    The longest prefix of a pointer that `fields` knows names its field; a problem no field shows
-    is listed above the form.
+    The longest prefix of a pointer that `fields` knows names its field (web/forms.py); a problem
+    no field shows is listed above the form, once.
     """
+    by_pointer, unplaced = forms.at_fields(problems, fields)
     by_field: dict[str, list[str]] = {}
+    for pointer, found in by_pointer.items():
+        by_field.setdefault(fields[pointer], []).extend(problem_text(lang, p) for p in found)
     rest: list[str] = []
-    for p in problems:
-        ptr = p.pointer
-        while ptr and ptr not in fields:
-            ptr = ptr.rsplit("/", 1)[0]
-        text = problem_text(lang, p)
-        if ptr:
-            by_field.setdefault(fields[ptr], []).append(text)
-        elif text not in rest:
+    for p in unplaced:
+        if (text := problem_text(lang, p)) not in rest:
             rest.append(text)
     return by_field, rest

@@ -9,6 +9,7 @@ supervisor of the office who opens it is sent to the remote-assistance view (web
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -82,6 +83,17 @@ async def signed_form(request: Request) -> tuple[Principal | None, dict[str, str
     return who, fields, files, None
 
 
+Work = Callable[[Request, Principal, dict[str, str], list[StarletteUpload]], Response]
+
+
+async def act(request: Request, work: Work) -> Response:
+    """Answer a form: the sign-in page to a stranger, the CSRF refusal to a forged form, else `work` (in a worker thread)."""
+    who, fields, files, refused = await signed_form(request)
+    if refused is not None or who is None:
+        return refused or RedirectResponse("/login", status_code=303)
+    return await run_in_threadpool(work, request, who, fields, files)
+
+
 def _steps_view(steps: list[dict[str, Any]], photos: Counter[str]) -> list[dict[str, Any]]:
     """The steps grouped by container, in order, each with its number of photos."""
     out: list[dict[str, Any]] = []
@@ -97,9 +109,10 @@ def inspection_view(request: Request, who: Principal, task_id: int) -> dict[str,
     with runtime(request).read() as s:
         task, said, photos = inspection.live(s, task_id=task_id, principal=who)
         decl = inspection.ensure_steps(s, task)
-        holders = tasks.assignees(s, task=task)
-        rel = release_service.of_declaration(s, declaration_id=decl.id) if decl.status is Status.released else None
         steps = [dict(st) for st in task.steps]
+        # A done task has no holders left: those who did its steps stand for them.
+        holders = tasks.assignees(s, task=task) or sorted({str(st["done_by"]) for st in steps if st.get("done_by")})
+        rel = release_service.of_declaration(s, declaration_id=decl.id) if decl.status is Status.released else None
         current = next((st for st in steps if st["status"] != "done"), None)
         by_step = Counter(p.step_id for p in photos)
         return {
@@ -160,14 +173,19 @@ def inspection_page(request: Request, task_id: TaskId, recorded: Annotated[str |
 @router.get("/tasks/{task_id}/inspection/instructions", response_class=HTMLResponse)
 def instructions(request: Request, task_id: TaskId) -> Response:
     """The supervisor's instructions (the fragment the page polls)."""
+    return fragment(request, task_id, inspection_view, "inspection_instructions.html")
+
+
+def fragment(request: Request, task_id: int, view: Callable[[Request, Principal, int], dict[str, Any]], template: str) -> Response:
+    """A part of a page that htmx polls: 401 to a stranger (no page to go to), the error page, or the template with the view."""
     who = _who(request)
     if who is None:
         return Response(status_code=401)
     try:
-        v = inspection_view(request, who, task_id)
+        v = view(request, who, task_id)
     except SmartCustomsError as exc:
         return field_problem(request, who, exc)
-    return templates.TemplateResponse(request, "inspection_instructions.html", {"who": who, "v": v})
+    return templates.TemplateResponse(request, template, {"who": who, "v": v})
 
 
 def _step_fields(kind: str, count_fields: list[str]) -> dict[str, str]:
@@ -225,10 +243,7 @@ def _again(request: Request, who: Principal, task_id: int, exc: SmartCustomsErro
 @router.post("/tasks/{task_id}/inspection/steps/{step_id}", response_class=HTMLResponse)
 async def record_step(request: Request, task_id: TaskId, step_id: StepId) -> Response:
     """Record the step from its form (answers and photos), through the inspection service; then the next step."""
-    who, fields, files, refused = await signed_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_record, request, who, task_id, step_id, fields, files)
+    return await act(request, lambda rq, who, fields, files: _record(rq, who, task_id, step_id, fields, files))
 
 
 def _completion_fields(rows: list[int]) -> dict[str, str]:
@@ -257,7 +272,4 @@ def _complete(request: Request, who: Principal, task_id: int, fields: dict[str, 
 @router.post("/tasks/{task_id}/inspection/completion", response_class=HTMLResponse)
 async def complete(request: Request, task_id: TaskId) -> Response:
     """Complete the inspection: no findings with a reason, or the findings; a discrepancy holds the declaration."""
-    who, fields, _files, refused = await signed_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_complete, request, who, task_id, fields)
+    return await act(request, lambda rq, who, fields, _: _complete(rq, who, task_id, fields))

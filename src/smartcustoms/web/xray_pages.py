@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration.models import Declaration
@@ -23,7 +22,7 @@ from smartcustoms.task.models import TaskKind
 from smartcustoms.web import field_forms
 from smartcustoms.web.body import StrictJSONRoute
 from smartcustoms.web.deps import runtime
-from smartcustoms.web.field_pages import TaskId, field_problem, signed_form
+from smartcustoms.web.field_pages import TaskId, act, field_problem
 from smartcustoms.web.pages import _who, language, templates
 from smartcustoms.xray import service as xray
 
@@ -102,7 +101,4 @@ def _review(request: Request, who: Principal, task_id: int, fields: dict[str, st
 @router.post("/tasks/{task_id}/xray", response_class=HTMLResponse)
 async def review(request: Request, task_id: TaskId) -> Response:
     """Send the review (regions and verdict) through the X-ray service; a suspect verdict opens a physical inspection."""
-    who, fields, _files, refused = await signed_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_review, request, who, task_id, fields)
+    return await act(request, lambda rq, who, fields, _: _review(rq, who, task_id, fields))
