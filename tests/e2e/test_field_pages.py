@@ -257,3 +257,32 @@ def test_the_analyst_marks_regions_and_a_suspect_verdict_sends_the_declaration_t
 def _tasks(rt: Runtime) -> list[TaskKind]:
     with rt.read() as s:
         return list(s.scalars(select(Task.kind)).all())
+
+
+def test_findings_are_recorded_from_the_completion_form_with_problems_at_their_fields_and_hold_the_declaration(
+    client: TestClient, world: World, rt: Runtime, inspection: tuple[str, int]
+) -> None:
+    number, task = inspection
+    zh = browser_of(client, "insp_b", **ZH)
+    csrf = csrf_of(zh, f"/tasks/{task}/inspection")
+    while (step := current_step(zh, task)) is not None:
+        assert zh.post(f"/tasks/{task}/inspection/steps/{step}", data={"csrf": csrf, **answers(step)}).status_code == 200
+    finding = {"finding-0-type": "quantity", "finding-0-found": "2990", "finding-0-container": "MSKU1234565"}
+    r = zh.post(f"/tasks/{task}/inspection/completion", data={"csrf": csrf, **finding})
+    assert r.status_code == 422 and "请选择该发现涉及的申报商品项。" in text_of(r.text)
+    assert '<details class="findings" open>' in r.text and 'value="2990"' in r.text
+    r = zh.post(f"/tasks/{task}/inspection/completion", data={"csrf": csrf, **finding, "finding-0-line": "2", "finding-0-found": "3000"})
+    assert r.status_code == 422 and "查见情况与申报一致：不构成查验发现。" in text_of(r.text)
+    assert status_of(client, world, number) == "under_inspection"
+    r = zh.post(f"/tasks/{task}/inspection/completion", data={"csrf": csrf, **finding, "finding-0-line": "2"}, follow_redirects=False)
+    assert r.status_code == 303
+    done = text_of(zh.get(f"/tasks/{task}/inspection").text)
+    assert "发现不符：报关单已扣留，待关员处理。" in done and "数量不符 · 第 2 项: 2990" in done and "已扣留" in done
+    assert status_of(client, world, number) == "held"
+    with rt.read() as s:
+        row = s.get(Task, task)
+        assert row is not None and row.result is not None
+        assert row.result["findings"] == [
+            {"type": "quantity", "line": 2, "container": "MSKU1234565", "declared": "3000", "found": "2990", "note": None}
+        ]
+    assert zh.post(f"/tasks/{task}/inspection/completion", data={"csrf": csrf, "reason": "Again."}).status_code == 409
