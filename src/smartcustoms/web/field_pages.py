@@ -41,14 +41,14 @@ POLL = "every 5s"  # how often the pages ask for instructions and new steps (htm
 RECORDED = N_("Step recorded: %(step)s.")
 FIELD_ERRORS = (ValidationFailed, PayloadTooLarge, UnsupportedMediaType)
 for name, table in (
-    ("titles", field_forms.STEP_TITLES),
-    ("conditions", field_forms.CONDITIONS),
+    ("step_titles", field_forms.STEP_TITLES),
+    ("step_conditions", field_forms.CONDITIONS),
     ("finding_types", field_forms.FINDING_TYPES),
     ("verdicts", field_forms.VERDICTS),
     ("result_keys", field_forms.RESULT_KEYS),
 ):
     templates.env.globals[name] = table
-templates.env.globals["poll"] = POLL
+templates.env.globals["field_poll"] = POLL
 
 
 def field_problem(request: Request, who: Principal | None, exc: SmartCustomsError) -> Response:
