@@ -1,5 +1,5 @@
-"""The field pages in a real browser, on phones (390x844): two inspectors complete a red-lane inspection with
-photos, a supervisor's instruction reaches them, the release receipt's /verify/ link verifies; the image analyst
+"""The field pages in a real browser, on phones (390x844): two inspectors (one in English, one in Chinese) complete
+a red-lane inspection with photos, a supervisor's instruction reaches them, the release receipt's /verify/ link verifies; the image analyst
 marks a region on an X-ray in Chinese and sends the goods to physical inspection."""
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def scanned(staffed: None, lodged: Lodged, rt: Runtime, world: World) -> tuple[s
 
 @pytest.fixture
 def second_phone(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
-    """Another phone: the second inspector's."""
-    ctx = browser.new_context(base_url=base_url, **PHONE)  # type: ignore[arg-type]
+    """Another phone, set to Simplified Chinese: the second inspector's."""
+    ctx = browser.new_context(base_url=base_url, locale="zh-CN", **PHONE)  # type: ignore[arg-type]
     yield ctx
     ctx.close()
 
@@ -138,7 +138,7 @@ def _fill_step(page: Page, step_id: str, photos: list[dict[str, object]]) -> Non
             form.locator(f'[name="{name}"]').fill(value)
     if photos:
         form.locator('input[type="file"][name="photos"]').set_input_files(photos)  # type: ignore[arg-type]
-    form.get_by_role("button", name="Record this step").click()
+    form.locator('button[type="submit"]').click()
 
 
 def _current(page: Page) -> str | None:
@@ -156,7 +156,10 @@ def test_two_inspectors_complete_the_inspection_on_phones_and_the_release_receip
     a, b = phone.new_page(), second_phone.new_page()
     problems = _csp_violations(a) + _csp_violations(b)
     sign_in(a, "insp_a")
-    sign_in(b, "insp_b")
+    b.goto("/login")
+    b.get_by_label("用户名").fill("insp_b")
+    b.get_by_label("密码").fill("correct-horse-battery")
+    b.get_by_role("button", name="登录").click()
     a.goto(f"/tasks/{task}/inspection")
     expect(a.get_by_role("heading", level=1)).to_have_text(f"Inspection of declaration {number}")
     expect(a.locator(".progress-count")).to_have_text("0 of 16 steps done")
@@ -196,9 +199,13 @@ def test_two_inspectors_complete_the_inspection_on_phones_and_the_release_receip
         if step is None:
             break
         _fill_step(page, step, photos.get(step, []))
-        expect(page.locator(".notice")).to_contain_text("Step recorded")
+        expect(page.locator(".notice")).to_contain_text("Step recorded" if page is a else "环节已记录")
         if turn == 4:
             page.screenshot(path=str(shots / "phone-inspection-step.png"), full_page=True)
+        if turn == 11:
+            expect(page.get_by_role("heading", level=1)).to_have_text(f"报关单 {number} 的查验")
+            expect(page.locator("#instructions")).to_contain_text("科长的指令")
+            page.screenshot(path=str(shots / "zh-phone-inspection-step.png"), full_page=True)
         turn += 1
     assert turn == 16
     sup.goto(f"/tasks/{task}/assist")
