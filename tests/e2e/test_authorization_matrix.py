@@ -157,6 +157,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/scans"):                                            "401  403  403  403  403  403  403  403  403  403  403  403",
     ("GET", "/api/v1/scans/{scan_id}"):                                   "401  404  404  404  404  404  404  404  404  404  404  404",
     ("GET", "/api/v1/scans/{scan_id}/image"):                             "401  404  404  404  404  404  404  404  404  404  404  404",
+    # the field pages: task 1 is a review (no inspection, no scan): 404 to all who may see it or not; forms without CSRF 403
+    ("GET", "/tasks/{task_id}/inspection"):                               "303  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/tasks/{task_id}/inspection/instructions"):                  "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/tasks/{task_id}/assist"):                                   "303  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/tasks/{task_id}/assist/live"):                              "401  404  404  404  404  404  404  404  404  404  404  404",
+    ("GET", "/tasks/{task_id}/xray"):                                     "303  404  404  404  404  404  404  404  404  404  404  404",
+    ("POST", "/tasks/{task_id}/inspection/steps/{step_id}"):              "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/inspection/completion"):                   "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/assist/instructions"):                     "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/xray"):                                    "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
     # the portal's forms: no CSRF token with a bearer token (403); officials are no traders (403)
