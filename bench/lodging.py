@@ -70,6 +70,7 @@ REQUEST_TIMEOUT_S = 30.0
 SERVER_START_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 120.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+METRICS_TOKEN = secrets.token_urlsafe(24)  # the bench's server lets this token read /metrics
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -291,6 +292,7 @@ def serve(prepared: Prepared, *, experiments: str = "", profile_clock: str = "",
         "SMARTCUSTOMS_STORAGE_DIR": str(prepared.workdir / "files"),
         "SMARTCUSTOMS_MODE": "development",
         "SMARTCUSTOMS_BUS_URL": "",
+        "SMARTCUSTOMS_METRICS_TOKEN": METRICS_TOKEN,
         "SMARTCUSTOMS_BENCH_EXPERIMENTS": experiments,
         "SMARTCUSTOMS_BENCH_PROFILE": profile_clock,
         "PYTHONUNBUFFERED": "1",
@@ -343,7 +345,8 @@ _METRIC = re.compile(r'^smartcustoms_http_request_seconds_(sum|count)\{method="P
 
 
 async def _server_histogram(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
-    r = await client.get("/metrics")
+    r = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    r.raise_for_status()
     return {(route, kind): float(value) for kind, route, value in _METRIC.findall(r.text)}
 
 
