@@ -68,6 +68,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     # the roster: admins, and supervisors for their own office (this supervisor has none: 404)
     ("GET", "/api/v1/officers"):                                         "401  403  403  403  403  403  403  403  200  403  403  200",
     ("GET", "/api/v1/officers/{name}"):                                  "401  403  403  403  403  403  403  403  404  403  403  200",
+    # an office's clearance setting: admins, and supervisors for their own office (this one has none: every office)
+    ("GET", "/api/v1/offices/{office}/clearance"):                       "401  403  403  403  403  403  403  403  200  403  403  200",
     # tariff, duties, guarantees: reads (the matrix loads no tariff: the code is unknown, the duties not assessable)
     ("GET", "/api/v1/tariff/{code}"):                                    "401  404  404  404  404  404  404  404  404  404  404  404",
     ("GET", "/api/v1/declarations/{number}/duties"):                     "401  422  422  404  422  404  404  422  422  403  403  422",
@@ -131,6 +133,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
     ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  404  403  403  200",
+    ("PUT", "/api/v1/offices/{office}/clearance"):                       "401  403  403  403  403  403  403  403  200  403  403  200",
     # payments are the bank role's only (tests/e2e/test_duty_api.py), guarantees the admins'
     ("POST", "/api/v1/payments"):                                        "401  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/api/v1/guarantees"):                                      "401  403  403  403  403  403  403  403  403  403  403  201",
@@ -201,6 +204,8 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{task_id}/reassignment"): {"json": {"reason": "Matrix reassignment"}},
     ("GET", "/api/v1/officers/{name}"): {"path": {"name": "officer"}},
     ("PATCH", "/api/v1/officers/{name}"): {"path": {"name": "officer"}, "json": {"capacity": 6}},
+    ("GET", "/api/v1/offices/{office}/clearance"): {"path": {"office": "2248"}},
+    ("PUT", "/api/v1/offices/{office}/clearance"): {"path": {"office": "2248"}, "json": {"review_first": True}},
     ("POST", "/api/v1/risk/classify"): {"json": {"description": "Cotton T-shirts, knitted"}},
     ("POST", "/api/v1/webhooks"): {"json": {"url": "https://hooks.example/in"}},
     ("POST", "/api/v1/manifests"): {"json": MANIFEST},

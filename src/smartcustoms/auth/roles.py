@@ -72,3 +72,11 @@ def drawn_for(kind: str) -> tuple[Role, ...]:
 def rule(role: Role) -> RoleRule:
     """The rules of a role."""
     return RULES[role]
+
+
+def supervised_office(role: Role, office: str | None) -> str | None:
+    """The office a supervising role acts for; None: every office (admins, and supervisors without an
+    office, who work at headquarters). The task queue, the roster and office settings all use this."""
+    if role not in SUPERVISORS:
+        raise ValueError(f"{role.value} supervises no office")
+    return None if role is Role.admin or not office else office

@@ -18,6 +18,7 @@ from rich.table import Table
 from smartcustoms import schema
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
+from smartcustoms.cli.clearance import app as clearance_app
 from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, principal_named
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
@@ -50,6 +51,7 @@ app.add_typer(manifest_app, name="manifest")
 risk_app.command("classify")(classify)
 app.add_typer(risk_app, name="risk")
 app.add_typer(officer_app, name="officer")
+app.add_typer(clearance_app, name="clearance")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(guarantee_app, name="guarantee")
 app.add_typer(report_app, name="report")

@@ -39,6 +39,7 @@ from smartcustoms.web.api import (
     mandates,
     manifests,
     notifications,
+    offices,
     releases,
     risk,
     roster,
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(risk.outcomes_router)
     app.include_router(identification.router)
     app.include_router(roster.router)
+    app.include_router(offices.router)
     app.include_router(duty.router)
     app.include_router(portal.router)  # before pages: /declarations/new is not a declaration number
     app.include_router(releases.router)
