@@ -8,10 +8,11 @@ updates no row and answers 409 with nothing changed, on SQLite and PostgreSQL al
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,8 +23,10 @@ from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration
 from smartcustoms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.roster import service as roster
 from smartcustoms.roster.models import Assignment
+from smartcustoms.roster.schemas import OfficerRead
 from smartcustoms.task import domain
 from smartcustoms.task.models import Task, TaskKind, TaskStatus, task_ref
 
@@ -151,9 +154,14 @@ def get_for(session: Session, *, task_id: int, principal: Principal, lock: bool 
     return task
 
 
+def holds(session: Session, *, task: Task, principal: Principal) -> bool:
+    """Whether the principal is one of the task's assignees now."""
+    return principal.user_id in {a.user_id for a in _open(session, task)}
+
+
 def require_holder(session: Session, *, task: Task, principal: Principal) -> None:
     """403 unless the principal is one of the task's assignees now (a supervisor sees a task; only its holders act on it)."""
-    if principal.user_id not in {a.user_id for a in _open(session, task)}:
+    if not holds(session, task=task, principal=principal):
         raise Forbidden(f"Task {task.id} is not assigned to you; only its assignees act on it.", code="task_not_assigned")
 
 
@@ -244,11 +252,8 @@ def _mine(principal: Principal) -> Any:
     )
 
 
-def list_for(
-    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
-) -> tuple[list[Task], int]:
-    """The caller's tasks (a supervisor: the office's), open first then oldest first, and how many there are in all."""
-    stmt = select(Task)
+def _visible(stmt: Select[Any], principal: Principal, status: TaskStatus | None, kind: TaskKind | None) -> Select[Any]:
+    """The select narrowed to the caller's tasks (a supervisor: the office's), of one status and kind if given."""
     if principal.role in SUPERVISORS:
         if principal.role is not Role.admin and principal.office is not None:
             stmt = stmt.where(Task.office == principal.office)  # a supervisor without an office is national
@@ -260,10 +265,72 @@ def list_for(
         stmt = stmt.where(Task.status == status)
     if kind is not None:
         stmt = stmt.where(Task.kind == kind)
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    return stmt
+
+
+def _page(session: Session, stmt: Select[Any], *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """A page of the select (LIMIT and OFFSET in SQL), open first then oldest first; and how many rows there are in all."""
+    total = int(session.scalar(select(func.count()).select_from(stmt.with_only_columns(Task.id).subquery())) or 0)
     order = case({s: n for s, n in domain.STATUS_ORDER.items()}, value=Task.status)
-    rows = session.scalars(stmt.order_by(order, Task.created_at, Task.id).limit(limit).offset(offset)).all()
+    rows = session.execute(stmt.order_by(order, Task.created_at, Task.id).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def list_for(
+    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
+) -> tuple[list[Task], int]:
+    """The caller's tasks (a supervisor: the office's), open first then oldest first, and how many there are in all."""
+    rows, total = _page(session, _visible(select(Task), principal, status, kind), limit=limit, offset=offset)
+    return [r[0] for r in rows], total
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A task as the work queue shows it: with its declaration's number and lane and its holders."""
+
+    task: Task
+    number: str
+    lane: str | None
+    holders: list[str]
+
+
+def queue(
+    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
+) -> tuple[list[QueueRow], int]:
+    """A page of the caller's work queue (as `list_for`), each task with its declaration's number, newest lane and holders.
+
+    Three queries whatever the page's length: the count, the page (LIMIT in SQL), the holders of its tasks.
+    """
+    newest_lane = (
+        select(Assessment.lane)
+        .where(Assessment.declaration_id == Task.declaration_id)
+        .order_by(Assessment.id.desc())
+        .limit(1)
+        .correlate(Task)
+        .scalar_subquery()
+    )
+    stmt = select(Task, Declaration.number, newest_lane.label("lane")).join(Declaration, Declaration.id == Task.declaration_id)
+    rows, total = _page(session, _visible(stmt, principal, status, kind), limit=limit, offset=offset)
+    held = roster.holders_of(session, task_refs=[task_ref(r[0].id) for r in rows])
+    return [QueueRow(task=t, number=n, lane=ln, holders=held.get(task_ref(t.id), [])) for t, n, ln in rows], total
+
+
+def set_officer(
+    session: Session,
+    *,
+    name: str,
+    chapters: str | None,
+    capacity: int | None,
+    duty: str | None,
+    within: str | None,
+    actor: Actor,
+    now: datetime,
+) -> OfficerRead:
+    """Change an officer's roster entry (`roster.set_officer`); when that frees them, the office's queued tasks are drawn now."""
+    found = roster.set_officer(session, name=name, chapters=chapters, capacity=capacity, duty=duty, within=within, actor=actor, now=now)
+    if found.office and found.spare > 0 and draw_queue(session, office=found.office, now=now):
+        found = roster.get_officer(session, name=name)
+    return found
 
 
 def works_on(session: Session, *, principal: Principal, declaration_id: int) -> bool:

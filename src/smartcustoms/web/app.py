@@ -29,7 +29,7 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
-from smartcustoms.web import pages, portal, release_pages
+from smartcustoms.web import desk_pages, office_pages, pages, portal, release_pages
 from smartcustoms.web.api import (
     admin,
     declarations,
@@ -182,6 +182,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(tasks.queries_router)
     app.include_router(inspection.router)
     app.include_router(xray.router)
+    app.include_router(desk_pages.router)
+    app.include_router(office_pages.router)
     app.include_router(pages.router)
     app.include_router(release_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
