@@ -157,12 +157,20 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/scans"):                                            "401  403  403  403  403  403  403  403  403  403  403  403",
     ("GET", "/api/v1/scans/{scan_id}"):                                   "401  404  404  404  404  404  404  404  404  404  404  404",
     ("GET", "/api/v1/scans/{scan_id}/image"):                             "401  404  404  404  404  404  404  404  404  404  404  404",
+    # the officers' desk pages: the queue and a task as through the API; the roster for admins and supervisors
+    ("GET", "/tasks"):                                                   "303  403  403  403  200  200  200  403  200  403  403  200",
+    ("GET", "/tasks/{task_id}"):                                         "303  404  404  404  200  404  404  404  200  404  404  200",
+    ("GET", "/roster"):                                                  "303  403  403  403  403  403  403  403  200  403  403  200",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
     # the portal's forms: no CSRF token with a bearer token (403); officials are no traders (403)
     ("POST", "/declarations/new"):                                       "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/declarations/new/json"):                                  "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/declarations/{number}/documents"):                        "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/declarations/{number}/queries/{query_id}/answer"):        "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/decision"):                               "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/reassignment"):                           "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/roster/{name}"):                                          "303  403  403  403  403  403  403  403  403  403  403  403",
 }
 # fmt: on
 
@@ -210,6 +218,10 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
         "data": {"type": "invoice"},
         "files": {"file": ("invoice.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
     },
+    ("POST", "/tasks/{task_id}/decision"): {"data": {"decision": "accept", "reason": "Matrix page"}},
+    ("POST", "/tasks/{task_id}/reassignment"): {"data": {"reason": "Matrix page"}},
+    ("POST", "/roster/{name}"): {"path": {"name": "officer"}, "data": {"capacity": "6"}},
+    ("POST", "/declarations/{number}/queries/{query_id}/answer"): {"data": {"answer": "Attached."}},
     ("POST", "/api/v1/tasks/{task_id}/steps/{step_id}"): {"data": {"result": '{"found": "MSKU1234565"}'}},
     ("POST", "/api/v1/tasks/{task_id}/completion"): {"json": {"findings": [], "reason": "All steps as declared"}},
     ("POST", "/api/v1/tasks/{task_id}/resolution"): {"json": {"decision": "reject", "reason": "Concealment found"}},

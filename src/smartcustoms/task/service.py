@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -242,11 +242,22 @@ def tasks_of(session: Session, *, declaration_id: int) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.declaration_id == declaration_id).order_by(Task.id)))
 
 
+# The task id an assignment's task_ref names (`task:{id}`), NULL for other references. Read from the
+# assignment's side, so that the officer's own assignments (an index on user_id) lead and each finds
+# its task by primary key; the reverse (task_ref = 'task:' || id) compares every task with every assignment.
+_TASK_PREFIX = "task:"
+_ASSIGNED_TASK = case(
+    (Assignment.task_ref.startswith(_TASK_PREFIX), cast(func.substr(Assignment.task_ref, len(_TASK_PREFIX) + 1), BigInteger)),
+    else_=None,
+)
+
+
 def _mine(principal: Principal) -> Any:
     """Ids of the tasks the principal holds or held when they were done."""
     return (
         select(Task.id)
-        .join(Assignment, Assignment.task_ref == literal("task:", String) + cast(Task.id, String))
+        .select_from(Assignment)
+        .join(Task, Task.id == _ASSIGNED_TASK)
         .where(Assignment.user_id == principal.user_id)
         .where((Assignment.released_at.is_(None)) | (Assignment.released_at == Task.done_at))
     )
@@ -299,20 +310,20 @@ def queue(
 ) -> tuple[list[QueueRow], int]:
     """A page of the caller's work queue (as `list_for`), each task with its declaration's number, newest lane and holders.
 
-    Three queries whatever the page's length: the count, the page (LIMIT in SQL), the holders of its tasks.
+    Four short queries whatever the office holds: the count, the page of tasks (LIMIT in SQL), then
+    the numbers and lanes of the page's declarations and the holders of its tasks (by their keys).
     """
-    newest_lane = (
-        select(Assessment.lane)
-        .where(Assessment.declaration_id == Task.declaration_id)
-        .order_by(Assessment.id.desc())
-        .limit(1)
-        .correlate(Task)
-        .scalar_subquery()
-    )
-    stmt = select(Task, Declaration.number, newest_lane.label("lane")).join(Declaration, Declaration.id == Task.declaration_id)
-    rows, total = _page(session, _visible(stmt, principal, status, kind), limit=limit, offset=offset)
-    held = roster.holders_of(session, task_refs=[task_ref(r[0].id) for r in rows])
-    return [QueueRow(task=t, number=n, lane=ln, holders=held.get(task_ref(t.id), [])) for t, n, ln in rows], total
+    rows, total = _page(session, _visible(select(Task), principal, status, kind), limit=limit, offset=offset)
+    page = [r[0] for r in rows]
+    ids = {t.declaration_id for t in page}
+    numbers = dict(session.execute(select(Declaration.id, Declaration.number).where(Declaration.id.in_(ids))).all()) if ids else {}
+    newest = select(func.max(Assessment.id)).where(Assessment.declaration_id.in_(ids)).group_by(Assessment.declaration_id)
+    lanes = dict(session.execute(select(Assessment.declaration_id, Assessment.lane).where(Assessment.id.in_(newest))).all()) if ids else {}
+    held = roster.holders_of(session, task_refs=[task_ref(t.id) for t in page])
+    return [
+        QueueRow(task=t, number=numbers[t.declaration_id], lane=lanes.get(t.declaration_id), holders=held.get(task_ref(t.id), []))
+        for t in page
+    ], total
 
 
 def set_officer(
