@@ -55,8 +55,9 @@ def _shot(page: Page, shots: Path, name: str) -> None:
     page.screenshot(path=str(shots / name), full_page=True)
 
 
+@pytest.mark.usefixtures("under_review")
 def test_lodge_query_answer_and_inspect_through_the_pages(
-    browser: Browser, desktop: BrowserContext, phone: BrowserContext, base_url: str, rt: Runtime, under_review: None,
+    browser: Browser, desktop: BrowserContext, phone: BrowserContext, base_url: str, rt: Runtime,
     inspectors: None, tmp_path: Path, shots: Path,
 ) -> None:  # fmt: skip
     trader = desktop.new_page()
@@ -155,8 +156,9 @@ def _sign_in_zh(page: Page, name: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+@pytest.mark.usefixtures("under_review")
 def test_in_chinese_the_officer_queries_the_trader_answers_and_the_officer_accepts(
-    browser: Browser, zh: BrowserContext, base_url: str, rt: Runtime, under_review: None, tmp_path: Path, shots: Path
+    browser: Browser, zh: BrowserContext, base_url: str, rt: Runtime, tmp_path: Path, shots: Path
 ) -> None:
     trader = zh.new_page()
     _sign_in_zh(trader, "broker")

@@ -121,7 +121,7 @@ def test_another_officers_task_answers_404_and_the_trader_of_another_enterprise_
     assert browser("broker").get(f"/tasks/{task_id}").status_code == 404
     assert browser("other").get(f"/declarations/{number}").status_code == 404
     own = browser("officer").get(f"/tasks/{task_id}")
-    assert own.status_code == 200 and number in own.text and 'action="/tasks/%d/decision"' % task_id in own.text
+    assert own.status_code == 200 and number in own.text and f'action="/tasks/{task_id}/decision"' in own.text
     assert "Test lane." in own.text  # the rule's reason: the officer sees why it was selected
     assert "The draw" not in own.text  # supervisors only
     with rt.read() as s:  # the officer's reading is journaled
@@ -165,7 +165,9 @@ def test_query_answer_and_inspect_through_the_pages(client: TestClient, world: W
     with rt.read() as s:
         assert repository.documents(s, declaration_id=_task(rt, task_id).declaration_id) == []  # the refused answer kept no file
     files = {"file": ("contract.pdf", b"%PDF-1.4 contract", "application/pdf")}
-    r = broker.post(answer_url, data={"csrf": token, "answer": "Contract attached.", "type": "contract"}, files=files, follow_redirects=False)
+    r = broker.post(
+        answer_url, data={"csrf": token, "answer": "Contract attached.", "type": "contract"}, files=files, follow_redirects=False
+    )
     assert r.status_code == 303, r.text
     with rt.read() as s:
         q = s.get(Query, qid)
@@ -185,7 +187,12 @@ def test_query_answer_and_inspect_through_the_pages(client: TestClient, world: W
     # The same form sent again (a second decision on a task decided already): the conflict in plain words, nothing changed.
     again = officer.post(url, data={"csrf": token_of(officer, task_id), "decision": "reject", "reason": "Second thoughts"}, headers=ZH)
     assert again.status_code == 409 and "您的决定未被记录" in again.text
-    assert _task(rt, task_id).result == {"decision": "inspect", "reason": "Contract and goods differ.", "by": "officer", "next": "inspection"}
+    assert _task(rt, task_id).result == {
+        "decision": "inspect",
+        "reason": "Contract and goods differ.",
+        "by": "officer",
+        "next": "inspection",
+    }
 
 
 def token_of(c: TestClient, task_id: int) -> str:

@@ -7,6 +7,7 @@ Forms carry the session's CSRF token (as the portal's do).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -189,6 +190,14 @@ async def _officer_form(request: Request) -> tuple[Principal | None, dict[str, s
     return who, values, None
 
 
+async def signed_form_action(request: Request, action: Callable[..., Response], *args: Any) -> Response:
+    """Run `action(request, who, *args, values)` in a worker thread for a signed-in user's form with a valid CSRF token."""
+    who, values, refused = await _officer_form(request)
+    if refused is not None or who is None:
+        return refused or RedirectResponse("/login", status_code=303)
+    return await run_in_threadpool(action, request, who, *args, values)
+
+
 def _decide(request: Request, who: Principal, task_id: int, values: dict[str, str]) -> Response:
     decision, reason, question = values.get("decision", ""), values.get("reason", ""), values.get("question", "").strip() or None
     try:
@@ -202,10 +211,7 @@ def _decide(request: Request, who: Principal, task_id: int, values: dict[str, st
 @router.post("/tasks/{task_id}/decision", response_class=HTMLResponse)
 async def decide(request: Request, task_id: TaskId) -> Response:
     """The holder's review decision (accept, query with a question, inspect, reject; a reason always), as the API takes it."""
-    who, values, refused = await _officer_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_decide, request, who, task_id, values)
+    return await signed_form_action(request, _decide, task_id)
 
 
 def _reassign(request: Request, who: Principal, task_id: int, values: dict[str, str]) -> Response:
@@ -221,7 +227,4 @@ def _reassign(request: Request, who: Principal, task_id: int, values: dict[str, 
 @router.post("/tasks/{task_id}/reassignment", response_class=HTMLResponse)
 async def reassign(request: Request, task_id: TaskId) -> Response:
     """A supervisor of the office gives the task to others by a new draw that excludes its holders (a reason required)."""
-    who, values, refused = await _officer_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_reassign, request, who, task_id, values)
+    return await signed_form_action(request, _reassign, task_id)

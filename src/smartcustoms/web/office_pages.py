@@ -24,7 +24,7 @@ from smartcustoms.roster import service as roster
 from smartcustoms.roster.models import Duty
 from smartcustoms.task import service as tasks
 from smartcustoms.web.deps import DB_BIGINT_MAX, runtime
-from smartcustoms.web.desk_pages import _officer_form
+from smartcustoms.web.desk_pages import signed_form_action
 from smartcustoms.web.pages import _who, detail_page, language, problem, templates
 from smartcustoms.web.portal import _signed_form, problem_text
 
@@ -92,10 +92,7 @@ def _set(request: Request, who: Principal, name: str, values: dict[str, str]) ->
 @router.post("/roster/{name}", response_class=HTMLResponse)
 async def set_officer(request: Request, name: Annotated[str, Path(max_length=80)]) -> Response:
     """Change an officer's chapters, capacity or duty (blank: unchanged); journaled like `smartcustoms officer set`."""
-    who, values, refused = await _officer_form(request)
-    if refused is not None or who is None:
-        return refused or RedirectResponse("/login", status_code=303)
-    return await run_in_threadpool(_set, request, who, name, values)
+    return await signed_form_action(request, _set, name)
 
 
 def _answer(request: Request, who: Principal, number: str, query_id: int, data: Any) -> Response:
