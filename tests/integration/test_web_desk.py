@@ -4,6 +4,7 @@ the trader's answer to a query, the supervisor's draw and reassignment, the rost
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -253,3 +254,47 @@ def test_the_roster_page_sets_chapters_capacity_and_duty_through_the_service(
     assert tj.post("/roster/li", data={"csrf": _csrf(tj, "/roster"), "capacity": "9"}).status_code == 404
     assert browser("officer").get("/roster").status_code == 403
     assert browser("broker").get("/roster").status_code == 403
+
+
+def test_two_decisions_sent_at_once_from_the_page_one_wins_the_other_is_told_nothing_was_recorded(
+    client: TestClient, world: World, rt: Runtime, browser: Any
+) -> None:
+    _, task_id = _review(client, world, rt)
+    officer = browser("officer")
+    token = token_of(officer, task_id)
+    bodies = [{"csrf": token, "decision": "reject", "reason": "Undervalued."}, {"csrf": token, "decision": "accept", "reason": "Fine."}]
+    barrier = threading.Barrier(2)
+    answers: list[Any] = [None, None]
+
+    def decide(i: int) -> None:
+        barrier.wait()
+        answers[i] = officer.post(f"/tasks/{task_id}/decision", data=bodies[i], follow_redirects=False)
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [303, 409], [a.text[:200] for a in answers]
+    loser = next(a for a in answers if a.status_code == 409)
+    assert "your decision was not recorded" in loser.text
+    winner = bodies[next(i for i, a in enumerate(answers) if a.status_code == 303)]
+    assert _task(rt, task_id).result["decision"] == winner["decision"]  # type: ignore[index]
+    with rt.read() as s:
+        assert s.scalar(select(func.count()).where(AuditEntry.action == "task.finished")) == 1
+
+
+def test_an_answer_without_the_csrf_token_changes_nothing(client: TestClient, world: World, rt: Runtime, browser: Any) -> None:
+    number, task_id = _review(client, world, rt)
+    officer = browser("officer")
+    data = {"csrf": token_of(officer, task_id), "decision": "query", "reason": "Unclear", "question": "The contract?"}
+    assert officer.post(f"/tasks/{task_id}/decision", data=data, follow_redirects=False).status_code == 303
+    with rt.read() as s:
+        qid = s.scalars(select(Query.id)).one()
+    broker = browser("broker")
+    r = broker.post(f"/declarations/{number}/queries/{qid}/answer", data={"answer": "Here."}, files={"file": ("c.pdf", b"%PDF-1.4")})
+    assert r.status_code == 403
+    with rt.read() as s:
+        q = s.get(Query, qid)
+        assert q is not None and q.answered_at is None
+        assert repository.documents(s, declaration_id=q.declaration_id) == []
