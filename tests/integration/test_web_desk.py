@@ -109,7 +109,7 @@ def test_the_queue_pages_through_every_row_filters_and_shows_each_officer_only_t
     # The supervisor (national) sees the office's tasks with their holder and age.
     sup = browser("supervisor").get("/tasks?page=1")
     assert "Office tasks" in sup.text and "120 tasks" in sup.text and '<td data-label="Holder">officer</td>' in sup.text
-    assert re.search(r'data-label="Age">\d+ d \d+ h<', sup.text)
+    assert re.search(r'data-label="Age">\d+ d \d+ h · <a href="/tasks/\d+#reassign">Reassign</a><', sup.text)
 
 
 def test_another_officers_task_answers_404_and_the_trader_of_another_enterprise_404(
