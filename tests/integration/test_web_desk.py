@@ -298,3 +298,22 @@ def test_an_answer_without_the_csrf_token_changes_nothing(client: TestClient, wo
         q = s.get(Query, qid)
         assert q is not None and q.answered_at is None
         assert repository.documents(s, declaration_id=q.declaration_id) == []
+
+
+def test_putting_an_officer_on_duty_from_the_roster_page_draws_the_waiting_task(
+    client: TestClient, world: World, rt: Runtime, browser: Any
+) -> None:
+    lane(rt, world, "yellow")  # nobody on the roster yet: the review task waits in the office's queue
+    r = client.post("/api/v1/declarations", json=example(), headers=world.headers("broker"))
+    assert r.status_code == 202, r.text
+    with rt.read() as s:
+        waiting = s.scalars(select(Task)).one()
+        assert (waiting.status.value, waiting.assigned_at) == ("waiting", None)
+    admin = browser("admin")
+    token = _csrf(admin, "/roster?office=2248")
+    saved = admin.post("/roster/officer", data={"csrf": token, "office": "2248", "duty": "on"}, follow_redirects=False)
+    assert saved.status_code == 303
+    with rt.read() as s:
+        drawn = s.get(Task, waiting.id)
+        assert drawn is not None and drawn.status.value == "open" and tasks.assignees(s, task=drawn) == ["officer"]
+    assert f'href="/tasks/{waiting.id}"' in browser("officer").get("/tasks").text
