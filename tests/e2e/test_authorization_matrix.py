@@ -65,9 +65,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks"):                                         "401  200  200  200  403  403  403  403  403  403  403  403",
     ("GET", "/api/v1/mandates"):                                         "401  200  200  200  403  403  403  403  403  403  403  200",
     ("GET", "/api/v1/mandates/{mandate_id}"):                            "401  200  200  404  403  403  403  403  403  403  403  200",
-    # the roster: admins, and supervisors for their own office (this supervisor has none: 404)
+    # the roster: admins, and supervisors for their own office (this supervisor has none: headquarters, every office)
     ("GET", "/api/v1/officers"):                                         "401  403  403  403  403  403  403  403  200  403  403  200",
-    ("GET", "/api/v1/officers/{name}"):                                  "401  403  403  403  403  403  403  403  404  403  403  200",
+    ("GET", "/api/v1/officers/{name}"):                                  "401  403  403  403  403  403  403  403  200  403  403  200",
     # an office's clearance setting: admins, and supervisors for their own office (this one has none: every office)
     ("GET", "/api/v1/offices/{office}/clearance"):                       "401  403  403  403  403  403  403  403  200  403  403  200",
     # tariff, duties, guarantees: reads (the matrix loads no tariff: the code is unknown, the duties not assessable)
@@ -132,7 +132,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/mandates/{mandate_id}/revocation"):                "401  403  200  404  403  403  403  403  403  403  403  403",
     ("POST", "/api/v1/enterprises"):                                     "401  403  403  403  403  403  403  403  403  403  403  201",
     ("POST", "/api/v1/users"):                                           "401  403  403  403  403  403  403  403  403  403  403  201",
-    ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  404  403  403  200",
+    ("PATCH", "/api/v1/officers/{name}"):                                "401  403  403  403  403  403  403  403  200  403  403  200",
     ("PUT", "/api/v1/offices/{office}/clearance"):                       "401  403  403  403  403  403  403  403  200  403  403  200",
     # payments are the bank role's only (tests/e2e/test_duty_api.py), guarantees the admins'
     ("POST", "/api/v1/payments"):                                        "401  403  403  403  403  403  403  403  403  403  403  403",
@@ -170,12 +170,20 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/tasks/{task_id}/inspection/completion"):                   "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/tasks/{task_id}/assist/instructions"):                     "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/tasks/{task_id}/xray"):                                    "303  403  403  403  403  403  403  403  403  403  403  403",
+    # the officers' desk pages: the queue and a task as through the API; the roster for admins and supervisors
+    ("GET", "/tasks"):                                                   "303  403  403  403  200  200  200  403  200  403  403  200",
+    ("GET", "/tasks/{task_id}"):                                         "303  404  404  404  200  404  404  404  200  404  404  200",
+    ("GET", "/roster"):                                                  "303  403  403  403  403  403  403  403  200  403  403  200",
     ("POST", "/login"):                                                   "403 " * 12,  # no CSRF token
     ("POST", "/logout"):                                                  "303 " * 12,
     # the portal's forms: no CSRF token with a bearer token (403); officials are no traders (403)
     ("POST", "/declarations/new"):                                       "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/declarations/new/json"):                                  "303  403  403  403  403  403  403  403  403  403  403  403",
     ("POST", "/declarations/{number}/documents"):                        "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/declarations/{number}/queries/{query_id}/answer"):        "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/decision"):                               "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/tasks/{task_id}/reassignment"):                           "303  403  403  403  403  403  403  403  403  403  403  403",
+    ("POST", "/roster/{name}"):                                          "303  403  403  403  403  403  403  403  403  403  403  403",
 }
 # fmt: on
 
@@ -225,6 +233,10 @@ BODY: dict[tuple[str, str], dict[str, Any]] = {
         "data": {"type": "invoice"},
         "files": {"file": ("invoice.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
     },
+    ("POST", "/tasks/{task_id}/decision"): {"data": {"decision": "accept", "reason": "Matrix page"}},
+    ("POST", "/tasks/{task_id}/reassignment"): {"data": {"reason": "Matrix page"}},
+    ("POST", "/roster/{name}"): {"path": {"name": "officer"}, "data": {"capacity": "6"}},
+    ("POST", "/declarations/{number}/queries/{query_id}/answer"): {"data": {"answer": "Attached."}},
     ("POST", "/api/v1/tasks/{task_id}/steps/{step_id}"): {"data": {"result": '{"found": "MSKU1234565"}'}},
     ("POST", "/api/v1/tasks/{task_id}/completion"): {"json": {"findings": [], "reason": "All steps as declared"}},
     ("POST", "/api/v1/tasks/{task_id}/resolution"): {"json": {"decision": "reject", "reason": "Concealment found"}},

@@ -11,6 +11,7 @@ from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.roster import service
 from smartcustoms.roster.schemas import OfficerRead
+from smartcustoms.task import service as tasks
 
 app = typer.Typer(help="The roster: officers' HS chapters, workload caps and duty.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -36,7 +37,8 @@ def set_(
     """Set an officer's chapters, cap or duty; the first time puts them on the roster (every chapter, cap 10, on duty)."""
     rt = make_runtime()
     with handled(json_output), rt.write() as s:
-        out = service.set_officer(s, name=name, chapters=chapters, capacity=capacity, duty=duty, actor=OPERATOR, now=utcnow())
+        # as the API and the roster page do: a freed officer draws the office's queued tasks at once
+        out = tasks.set_officer(s, name=name, chapters=chapters, capacity=capacity, duty=duty, within=None, actor=OPERATOR, now=utcnow())
     rt.stop()
     emit_json(out.model_dump(mode="json")) if json_output else console.print(_line(out))
 

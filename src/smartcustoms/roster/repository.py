@@ -167,6 +167,14 @@ def open_assignments(session: Session, *, task_ref: str) -> list[Assignment]:
     return list(session.scalars(stmt))
 
 
+def open_assignments_of(session: Session, *, task_refs: Collection[str]) -> list[Assignment]:
+    """The open assignments of several tasks, oldest first."""
+    if not task_refs:
+        return []
+    stmt = select(Assignment).where(Assignment.task_ref.in_(list(task_refs)), Assignment.released_at.is_(None))
+    return sorted(session.scalars(stmt), key=lambda a: a.id)  # sorted here: ORDER BY id would lead SQLite to scan by id
+
+
 def names_of(session: Session, user_ids: Collection[int]) -> dict[int, str]:
     """User names by id."""
     return dict(session.execute(select(User.id, User.name).where(User.id.in_(list(user_ids)))).all())

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role, User
+from smartcustoms.auth.roles import SUPERVISORS, supervised_office
 from smartcustoms.auth.service import Principal
 from smartcustoms.errors import NotFound, Problem, ValidationFailed
 from smartcustoms.roster import domain, repository
@@ -20,17 +21,18 @@ from smartcustoms.roster.schemas import OfficerRead
 
 DISPATCH = Actor.system("dispatch")
 DEFAULT_CAPACITY = 10
-ROSTER_KEEPERS = (Role.admin, Role.supervisor)  # who may read and change the roster
+ROSTER_KEEPERS = tuple(sorted(SUPERVISORS))  # who may read and change the roster: those who supervise (auth.roles)
 load_of = repository.load_of  # the one definition of an officer's load: their open assignments
 
 
 def scope(principal: Principal) -> str | None:
     """The office a principal may keep the roster of (None: every office); 403 for other roles.
 
-    A supervisor keeps their own office's roster only (one without an office keeps none).
+    A supervisor keeps their own office's roster only; one without an office works at headquarters
+    and keeps every office's, as they see every office's tasks (`auth.roles.supervised_office`).
     """
     principal.require(*ROSTER_KEEPERS)
-    return None if principal.role is Role.admin else (principal.office or "")
+    return supervised_office(principal.role, principal.office)
 
 
 def _read(row: OfficerRow) -> OfficerRead:
@@ -250,6 +252,16 @@ def holders(session: Session, *, task_ref: str) -> list[str]:
     open_rows = repository.open_assignments(session, task_ref=task_ref)
     who = repository.names_of(session, {a.user_id for a in open_rows})
     return [who[a.user_id] for a in open_rows]
+
+
+def holders_of(session: Session, *, task_refs: Collection[str]) -> dict[str, list[str]]:
+    """The names of the officers holding each of these tasks now (in the order drawn), in one query; tasks held by nobody left out."""
+    open_rows = repository.open_assignments_of(session, task_refs=task_refs)
+    who = repository.names_of(session, {a.user_id for a in open_rows})
+    found: dict[str, list[str]] = {}
+    for a in open_rows:
+        found.setdefault(a.task_ref, []).append(who[a.user_id])
+    return found
 
 
 def verify(session: Session, *, office: str, draw_record: Mapping[str, Any]) -> bool:

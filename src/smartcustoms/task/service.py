@@ -8,10 +8,11 @@ updates no row and answers 409 with nothing changed, on SQLite and PostgreSQL al
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,8 +23,10 @@ from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration
 from smartcustoms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.roster import service as roster
 from smartcustoms.roster.models import Assignment
+from smartcustoms.roster.schemas import OfficerRead
 from smartcustoms.task import domain
 from smartcustoms.task.models import Task, TaskKind, TaskStatus, task_ref
 
@@ -151,9 +154,14 @@ def get_for(session: Session, *, task_id: int, principal: Principal, lock: bool 
     return task
 
 
+def holds(session: Session, *, task: Task, principal: Principal) -> bool:
+    """Whether the principal is one of the task's assignees now."""
+    return principal.user_id in {a.user_id for a in _open(session, task)}
+
+
 def require_holder(session: Session, *, task: Task, principal: Principal) -> None:
     """403 unless the principal is one of the task's assignees now (a supervisor sees a task; only its holders act on it)."""
-    if principal.user_id not in {a.user_id for a in _open(session, task)}:
+    if not holds(session, task=task, principal=principal):
         raise Forbidden(f"Task {task.id} is not assigned to you; only its assignees act on it.", code="task_not_assigned")
 
 
@@ -234,21 +242,29 @@ def tasks_of(session: Session, *, declaration_id: int) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.declaration_id == declaration_id).order_by(Task.id)))
 
 
+# The task id an assignment's task_ref names (`task:{id}`), NULL for other references. Read from the
+# assignment's side, so that the officer's own assignments (an index on user_id) lead and each finds
+# its task by primary key; the reverse (task_ref = 'task:' || id) compares every task with every assignment.
+_TASK_PREFIX = "task:"
+_ASSIGNED_TASK = case(
+    (Assignment.task_ref.startswith(_TASK_PREFIX), cast(func.substr(Assignment.task_ref, len(_TASK_PREFIX) + 1), BigInteger)),
+    else_=None,
+)
+
+
 def _mine(principal: Principal) -> Any:
     """Ids of the tasks the principal holds or held when they were done."""
     return (
         select(Task.id)
-        .join(Assignment, Assignment.task_ref == literal("task:", String) + cast(Task.id, String))
+        .select_from(Assignment)
+        .join(Task, Task.id == _ASSIGNED_TASK)
         .where(Assignment.user_id == principal.user_id)
         .where((Assignment.released_at.is_(None)) | (Assignment.released_at == Task.done_at))
     )
 
 
-def list_for(
-    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
-) -> tuple[list[Task], int]:
-    """The caller's tasks (a supervisor: the office's), open first then oldest first, and how many there are in all."""
-    stmt = select(Task)
+def _visible(stmt: Select[Any], principal: Principal, status: TaskStatus | None, kind: TaskKind | None) -> Select[Any]:
+    """The select narrowed to the caller's tasks (a supervisor: the office's), of one status and kind if given."""
     if principal.role in SUPERVISORS:
         if principal.role is not Role.admin and principal.office is not None:
             stmt = stmt.where(Task.office == principal.office)  # a supervisor without an office is national
@@ -260,10 +276,72 @@ def list_for(
         stmt = stmt.where(Task.status == status)
     if kind is not None:
         stmt = stmt.where(Task.kind == kind)
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    return stmt
+
+
+def _page(session: Session, stmt: Select[Any], *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """A page of the select (LIMIT and OFFSET in SQL), open first then oldest first; and how many rows there are in all."""
+    total = int(session.scalar(select(func.count()).select_from(stmt.with_only_columns(Task.id).subquery())) or 0)
     order = case({s: n for s, n in domain.STATUS_ORDER.items()}, value=Task.status)
-    rows = session.scalars(stmt.order_by(order, Task.created_at, Task.id).limit(limit).offset(offset)).all()
+    rows = session.execute(stmt.order_by(order, Task.created_at, Task.id).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def list_for(
+    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
+) -> tuple[list[Task], int]:
+    """The caller's tasks (a supervisor: the office's), open first then oldest first, and how many there are in all."""
+    rows, total = _page(session, _visible(select(Task), principal, status, kind), limit=limit, offset=offset)
+    return [r[0] for r in rows], total
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A task as the work queue shows it: with its declaration's number and lane and its holders."""
+
+    task: Task
+    number: str
+    lane: str | None
+    holders: list[str]
+
+
+def queue(
+    session: Session, *, principal: Principal, status: TaskStatus | None, kind: TaskKind | None, limit: int, offset: int
+) -> tuple[list[QueueRow], int]:
+    """A page of the caller's work queue (as `list_for`), each task with its declaration's number, newest lane and holders.
+
+    Four short queries whatever the office holds: the count, the page of tasks (LIMIT in SQL), then
+    the numbers and lanes of the page's declarations and the holders of its tasks (by their keys).
+    """
+    rows, total = _page(session, _visible(select(Task), principal, status, kind), limit=limit, offset=offset)
+    page = [r[0] for r in rows]
+    ids = {t.declaration_id for t in page}
+    numbers = dict(session.execute(select(Declaration.id, Declaration.number).where(Declaration.id.in_(ids))).all()) if ids else {}
+    newest = select(func.max(Assessment.id)).where(Assessment.declaration_id.in_(ids)).group_by(Assessment.declaration_id)
+    lanes = dict(session.execute(select(Assessment.declaration_id, Assessment.lane).where(Assessment.id.in_(newest))).all()) if ids else {}
+    held = roster.holders_of(session, task_refs=[task_ref(t.id) for t in page])
+    return [
+        QueueRow(task=t, number=numbers[t.declaration_id], lane=lanes.get(t.declaration_id), holders=held.get(task_ref(t.id), []))
+        for t in page
+    ], total
+
+
+def set_officer(
+    session: Session,
+    *,
+    name: str,
+    chapters: str | None,
+    capacity: int | None,
+    duty: str | None,
+    within: str | None,
+    actor: Actor,
+    now: datetime,
+) -> OfficerRead:
+    """Change an officer's roster entry (`roster.set_officer`); when that frees them, the office's queued tasks are drawn now."""
+    found = roster.set_officer(session, name=name, chapters=chapters, capacity=capacity, duty=duty, within=within, actor=actor, now=now)
+    if found.office and found.spare > 0 and draw_queue(session, office=found.office, now=now):
+        found = roster.get_officer(session, name=name)
+    return found
 
 
 def works_on(session: Session, *, principal: Principal, declaration_id: int) -> bool:

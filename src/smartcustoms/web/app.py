@@ -29,7 +29,7 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
-from smartcustoms.web import assist_pages, field_pages, pages, portal, release_pages, xray_pages
+from smartcustoms.web import assist_pages, desk_pages, field_pages, office_pages, pages, portal, release_pages, xray_pages
 from smartcustoms.web.api import (
     admin,
     declarations,
@@ -184,6 +184,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(tasks.queries_router)
     app.include_router(inspection.router)
     app.include_router(xray.router)
+    app.include_router(desk_pages.router)
+    app.include_router(office_pages.router)
     app.include_router(pages.router)
     app.include_router(release_pages.router)
     app.include_router(field_pages.router)

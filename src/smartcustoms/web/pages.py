@@ -23,6 +23,8 @@ from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Status
 from smartcustoms.errors import Forbidden, SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.clock import utcnow
+from smartcustoms.release import service as releases
+from smartcustoms.review import service as review
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity import views as selectivity_views
 from smartcustoms.task import service as tasks
@@ -262,10 +264,17 @@ def rows(request: Request, status: str | None = None, lane: str | None = None, p
 
 @router.get("/declarations/{number}", response_class=HTMLResponse)
 def detail(request: Request, number: str, uploaded: Annotated[int | None, Query(ge=1, le=DB_INT_MAX)] = None) -> Response:
-    """One declaration: its status in plain words, facts, the checks and why, items, history and documents."""
+    """One declaration: its status in plain words, facts, the checks and why, items, history, documents, queries and release."""
     who = _who(request)
     if who is None:
         return RedirectResponse("/login", status_code=303)
+    return detail_page(request, who, number, uploaded=uploaded)
+
+
+def detail_page(
+    request: Request, who: Principal, number: str, *, uploaded: int | None = None, extra: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    """The declaration page (`extra`: more of the page's context, e.g. a refused answer's problems at its query)."""
     rt = runtime(request)
     try:
         with rt.read() as s:
@@ -274,15 +283,19 @@ def detail(request: Request, number: str, uploaded: Annotated[int | None, Query(
             docs = repository.documents(s, declaration_id=d.id)
             latest = selectivity.latest(s, declaration_id=d.id)
             a = selectivity.view(latest, principal=who, decl=d) if latest is not None else None
+            queries = review.queries_of(s, declaration_id=d.id)
+            released = releases.of_declaration(s, declaration_id=d.id)
     except SmartCustomsError as exc:
         return problem(request, who, exc)
     if who.role in TASK_WORKERS:  # an officer's reading is journaled
         with rt.write() as s:
             tasks.journal_read(s, principal=who, declaration=d, now=utcnow())
     bars = _bars(a.get("contributions") or []) if a else []
-    ctx = {"who": who, "d": d, "p": d.payload, "events": events, "docs": docs, "a": a, "bars": bars}
+    ctx = {"who": who, "d": d, "p": d.payload, "events": events, "docs": docs, "a": a, "bars": bars, "queries": queries}
     ctx["uploaded"] = next((doc.filename for doc in docs if doc.id == uploaded), None)
-    return templates.TemplateResponse(request, "declaration.html", {**ctx, "doc_types": list(labels.DOCUMENT_TYPES)})
+    ctx["release"] = released.number if released is not None else None
+    ctx |= {"doc_types": list(labels.DOCUMENT_TYPES), **(extra or {})}
+    return templates.TemplateResponse(request, "declaration.html", ctx, status_code=status)
 
 
 def _bars(contributions: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -42,12 +42,7 @@ def get_officer(rt: RuntimeDep, who: PrincipalDep, name: str) -> OfficerRead:
 def patch_officer(rt: RuntimeDep, who: PrincipalDep, name: str, body: OfficerPatch) -> OfficerRead:
     """Change an officer's `chapters` (e.g. `84-85,90`), `capacity` or `duty` (on|off); the first change puts them on the roster. Journaled."""
     within = service.scope(who)
-    now = utcnow()
     with rt.write() as s:
-        found = service.set_officer(
-            s, name=name, chapters=body.chapters, capacity=body.capacity, duty=body.duty, within=within, actor=who.actor(), now=now
+        return tasks.set_officer(
+            s, name=name, chapters=body.chapters, capacity=body.capacity, duty=body.duty, within=within, actor=who.actor(), now=utcnow()
         )
-        if found.office and found.spare > 0:  # freed: the office's queued tasks are drawn now
-            tasks.draw_queue(s, office=found.office, now=now)
-            found = service.get_officer(s, name=name)
-        return found

@@ -183,3 +183,37 @@ def event_reason(lang: str, event: str, reason: str) -> str:
     if document and document.group(1) in DOCUMENT_TYPES:
         return i18n.gettext(lang, DOCUMENT_TYPES[document.group(1)]) + ": " + document.group(2)
     return reason
+
+
+# The officers' desk (web/desk_pages.py, web/office_pages.py): tasks, decisions and the roster.
+TASK_KINDS = {
+    "review": N_("document review"),
+    "inspection": N_("physical inspection"),
+    "image_review": N_("X-ray image review"),
+    "audit": N_("post-clearance audit"),
+}
+TASK_STATUSES = {"open": N_("to do"), "waiting": N_("waiting"), "done": N_("done")}
+DECISIONS = {
+    "accept": N_("Accept: the declaration passes review"),
+    "query": N_("Query: ask the enterprise a question"),
+    "inspect": N_("Inspect: send the goods to inspection"),
+    "reject": N_("Reject the declaration"),
+}
+DUTIES = {"on": N_("on duty"), "off": N_("off duty")}
+PROBLEMS |= {
+    "REV-DEC-001": N_("Choose a decision."),
+    "REV-DEC-002": N_("Give a reason of 3 to 500 characters."),
+    "REV-DEC-003": N_("A query asks a question of 3 to 2000 characters."),
+    "REV-DEC-004": N_("Only a query asks a question; clear the question or choose query."),
+    "TSK-RSN-001": N_("Give a reason of 3 to 500 characters."),
+    "REV-ANS-001": N_("Write an answer (up to 2000 characters)."),
+    "REV-ANS-002": N_("The document is not one of this declaration's."),
+    "ROS-CHP-001": N_("Name at least one HS chapter or range, like 84-85,90."),
+    "ROS-CHP-002": N_("Write HS chapters as numbers and ranges from 01 to 97, like 84-85,90."),
+    "ROS-CHP-003": N_("A chapter is not an HS chapter (01-97)."),
+    "ROS-CHP-004": N_("A range runs backwards; write the smaller chapter first."),
+    "ROS-CAP-001": N_("The capacity is a whole number from 1 to 1000."),
+    "ROS-DUTY-001": N_("Duty is on or off."),
+    "ROS-OFF-001": N_("Only officers, inspectors and image analysts are on the roster."),
+    "ROS-OFF-002": N_("This officer has no office yet."),
+}
