@@ -19,7 +19,7 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.config import Settings
 from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
 from smartcustoms.gate.local import LocalCopy
-from smartcustoms.gate.station import Station
+from smartcustoms.gate.station import Station, SyncReport
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.db import WriterTurns, make_engine, make_sessionmaker, transaction
 from smartcustoms.notification import service as notification_service
@@ -88,9 +88,9 @@ class Runtime:
                 self._station = Station(LocalCopy(path, max_age_seconds=self.settings.gate_offline_max_age_seconds))
             return self._station
 
-    def sync_gate(self) -> dict[str, object]:
+    def sync_gate(self) -> SyncReport:
         """Reconcile the gate's offline checks and refresh its local copy (see `Station.sync`)."""
-        return self.station.sync(self.read, self.write).as_dict()
+        return self.station.sync(self.read, self.write)
 
     @property
     def bus(self) -> Bus:
@@ -148,8 +148,8 @@ class Runtime:
                 synced_at = time.monotonic()
                 try:
                     report = self.sync_gate()
-                    if report["reconciled"] or report["conflicts"]:
-                        log.info("gate.reconciled", **report)
+                    if report.reconciled or report.conflicts:
+                        log.info("gate.reconciled", **report.as_dict())
                 except Exception:  # the database may be away: the gate decides from its copy meanwhile
                     log.warning("gate.sync_failed", exc_info=True)
             if time.monotonic() - warmed_at >= WARM_EVERY_SECONDS:

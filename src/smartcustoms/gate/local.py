@@ -148,6 +148,12 @@ class LocalCopy:
             row = c.execute("SELECT user_id, name, office FROM gate_user WHERE token_sha256 = ?", (token_hash(token),)).fetchone()
         return GateUser(int(row[0]), str(row[1]), str(row[2])) if row else None
 
+    def user_named(self, name: str) -> GateUser | None:
+        """A gate user the copy knows, by name (the operator's CLI while the database is away)."""
+        with self._db() as c:
+            row = c.execute("SELECT user_id, name, office FROM gate_user WHERE name = ? LIMIT 1", (name,)).fetchone()
+        return GateUser(int(row[0]), str(row[1]), str(row[2])) if row else None
+
     # deciding offline
 
     def _lines(self, c: sqlite3.Connection, ask: Ask) -> list[Line]:
@@ -222,3 +228,4 @@ class LocalCopy:
         with self._db() as c:
             rows = c.execute("SELECT ref, at, name, release, container FROM pending WHERE result = 'conflict' ORDER BY at").fetchall()
         return [{"ref": r[0], "at": r[1], "gate": r[2], "release": r[3], "container": r[4]} for r in rows]
+

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from smartcustoms.gate.domain import Outcome
+
 
 class ReasonRead(BaseModel):
     """Why the gate holds a truck."""
@@ -34,6 +36,19 @@ class CheckRead(BaseModel):
     release: GateReleaseRead | None
     offline: bool = Field(default=False, description="decided from the gate's local copy while the database was unreachable")
     ref: str | None = Field(default=None, description="an offline decision's reference, reconciled into the register later")
+
+    @classmethod
+    def of(cls, outcome: Outcome, *, offline: bool = False, ref: str | None = None) -> CheckRead:
+        """The answer to a gate decision."""
+        return cls.model_validate(
+            {
+                "decision": outcome.decision,
+                "reasons": [r.as_dict() for r in outcome.reasons],
+                "release": outcome.line.view() if outcome.line else None,
+                "offline": offline,
+                "ref": ref,
+            }
+        )
 
 
 class FeedItemRead(BaseModel):

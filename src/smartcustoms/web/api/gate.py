@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Path, Query
 
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.gate import service
-from smartcustoms.gate.domain import Outcome
 from smartcustoms.gate.models import GateHold
 from smartcustoms.gate.schemas import CheckRead, FeedItemRead, FeedRead, HoldRead
 from smartcustoms.kit.clock import utcnow
@@ -25,19 +24,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _stamp(at: Any) -> str | None:
     return at.isoformat().replace("+00:00", "Z") if at is not None else None
-
-
-def answer(outcome: Outcome, *, offline: bool = False, ref: str | None = None) -> CheckRead:
-    """The API's view of a gate decision."""
-    return CheckRead.model_validate(
-        {
-            "decision": outcome.decision,
-            "reasons": [r.as_dict() for r in outcome.reasons],
-            "release": outcome.line.view() if outcome.line else None,
-            "offline": offline,
-            "ref": ref,
-        }
-    )
 
 
 def _object(payload: Any) -> dict[str, Any]:
@@ -58,7 +44,7 @@ def check(
     service.require_gate(who)
     ask = service.ask_of(_object(payload))
     done = rt.station.check(rt.write, ask=ask, principal=who, now=utcnow())
-    return answer(done.outcome, offline=done.offline, ref=done.ref)
+    return CheckRead.of(done.outcome, offline=done.offline, ref=done.ref)
 
 
 @router.get("/feed", response_model=FeedRead, responses=ERRORS, summary="Release messages for the gate's office")
