@@ -228,4 +228,3 @@ class LocalCopy:
         with self._db() as c:
             rows = c.execute("SELECT ref, at, name, release, container FROM pending WHERE result = 'conflict' ORDER BY at").fetchall()
         return [{"ref": r[0], "at": r[1], "gate": r[2], "release": r[3], "container": r[4]} for r in rows]
-

@@ -35,18 +35,23 @@ class ReleaseContainer(Base):
     """What a release lets through the gate: one row per container it names (or one for the vehicle when it names none).
 
     Written with the release; the gate reads it by container (or plate), the newest release first.
-    `seals` are the seals declared for the container when it was released.
+    `seals` are the seals declared for the container when it was released. The release's number,
+    declaration, office and time are copied here so that a gate decision reads one indexed row.
     """
 
     __tablename__ = "release_container"
     __table_args__ = (
         Index("ix_release_container_container", "container", "release_id"),
         Index("ix_release_container_plate", "plate", "release_id"),
-        Index("ix_release_container_release", "release_id"),
+        Index("ix_release_container_release", "release_number", "id"),
     )
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
     release_id: Mapped[int] = mapped_column(ForeignKey("release.id"))
+    release_number: Mapped[str] = mapped_column(String(18))
+    declaration_number: Mapped[str] = mapped_column(String(18))
+    office: Mapped[str] = mapped_column(String(8))
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime())
     container: Mapped[str | None] = mapped_column(String(11))
     plate: Mapped[str | None] = mapped_column(String(35))
     seals: Mapped[list[Any]]

@@ -131,7 +131,16 @@ def issue(session: Session, *, declaration: Declaration, actor: Actor, now: date
     session.flush()  # the release row (its id), with the queued rows in one batch per table
     # What the gate reads, by container (or by plate when no container is named), queued for the commit.
     for container in sealed or ([None] if vehicle else []):
-        row = {"release_id": rel.id, "container": container, "plate": vehicle, "seals": sealed.get(container or "", [])}
+        row = {
+            "release_id": rel.id,
+            "release_number": number,
+            "declaration_number": decl.number,
+            "office": decl.office,
+            "released_at": now,
+            "container": container,
+            "plate": vehicle,
+            "seals": sealed.get(container or "", []),
+        }
         append(session, _RELEASE_CONTAINERS, row)
     return rel
 

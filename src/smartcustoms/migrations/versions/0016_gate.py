@@ -25,6 +25,10 @@ def upgrade() -> None:
     op.create_table('release_container',
     sa.Column('id', _ID, nullable=False),
     sa.Column('release_id', _ID, nullable=False),
+    sa.Column('release_number', sa.String(length=18), nullable=False),
+    sa.Column('declaration_number', sa.String(length=18), nullable=False),
+    sa.Column('office', sa.String(length=8), nullable=False),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('container', sa.String(length=11), nullable=True),
     sa.Column('plate', sa.String(length=35), nullable=True),
     sa.Column('seals', sa.JSON(), nullable=False),
@@ -33,7 +37,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_release_container_container', 'release_container', ['container', 'release_id'], unique=False)
     op.create_index('ix_release_container_plate', 'release_container', ['plate', 'release_id'], unique=False)
-    op.create_index('ix_release_container_release', 'release_container', ['release_id'], unique=False)
+    op.create_index('ix_release_container_release', 'release_container', ['release_number', 'id'], unique=False)
     op.create_table('gate_exit',
     sa.Column('id', _ID, nullable=False),
     sa.Column('release_container_id', _ID, nullable=False),
@@ -94,17 +98,24 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Release lines of the releases made before this migration, from their declarations' content."""
     bind = op.get_bind()
-    rows = bind.execute(sa.text('SELECT r.id, d.payload FROM release r JOIN declaration d ON d.id = r.declaration_id ORDER BY r.id')).all()
-    table = sa.table('release_container', sa.column('release_id'), sa.column('container'), sa.column('plate'), sa.column('seals', sa.JSON()))
+    rows = bind.execute(sa.text(
+        'SELECT r.id, d.payload, r.number, d.number, d.office, r.released_at FROM release r JOIN declaration d ON d.id = r.declaration_id ORDER BY r.id'
+    )).all()
+    table = sa.table(
+        'release_container', sa.column('release_id'), sa.column('release_number'), sa.column('declaration_number'), sa.column('office'),
+        sa.column('released_at', sa.DateTime(timezone=True)), sa.column('container'), sa.column('plate'), sa.column('seals', sa.JSON()),
+    )
     lines = []
-    for release_id, payload in rows:
+    for release_id, payload, number, declaration, office, released_at in rows:
         data = json.loads(payload) if isinstance(payload, str) else payload
         transport = data.get('transport') or {}
         vehicle = str(transport.get('vehicle') or '').strip().upper() or None
         boxes = [c for c in data.get('containers') or [] if isinstance(c, dict)]
         for box in boxes or ([{}] if vehicle else []):
-            number = str(box['number']) if 'number' in box else None
-            lines.append({'release_id': release_id, 'container': number, 'plate': vehicle, 'seals': [str(s) for s in box.get('seals') or []]})
+            lines.append({
+                'release_id': release_id, 'release_number': number, 'declaration_number': declaration, 'office': office,
+                'released_at': released_at, 'container': box.get('number'), 'plate': vehicle, 'seals': [str(s) for s in box.get('seals') or []],
+            })
     if lines:
         op.bulk_insert(table, lines)
 
