@@ -101,16 +101,16 @@ def bulk_insert(rt: Any, n: int) -> float:
             )
         ).all()
         rows = [(*r[:4], r[4], container(i), json.dumps([f"BS{i:08d}"])) for i, r in enumerate(made, start=1)]
-        cols = "release_id, release_number, declaration_number, office, released_at, container, seals"
+        line_cols = "release_id, release_number, declaration_number, office, released_at, container, seals"
         raw = c.connection.dbapi_connection
         assert raw is not None
         if pg:
-            with raw.cursor() as cur, cur.copy(f"COPY release_container ({cols}) FROM STDIN") as copy:
+            with raw.cursor() as cur, cur.copy(f"COPY release_container ({line_cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
             cur = raw.cursor()
-            cur.executemany(f"INSERT INTO release_container ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            cur.executemany(f"INSERT INTO release_container ({line_cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             cur.close()
         c.execute(text("ANALYZE"))
     return time.perf_counter() - t0
