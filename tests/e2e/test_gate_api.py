@@ -10,11 +10,14 @@ from sqlalchemy import func, select
 
 from smartcustoms.adapters.bus import InProcessBus
 from smartcustoms.audit.models import AuditEntry
+from smartcustoms.audit.service import Actor
+from smartcustoms.declaration import repository
 from smartcustoms.gate.domain import Ask
 from smartcustoms.gate.models import GateCheck, GateExit
+from smartcustoms.inspection import service as inspection_service
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.runtime import Runtime
-from tests.conftest import World
+from tests.conftest import NOW, World
 from tests.e2e.test_release_api import released
 
 CHECKS = "/api/v1/gate/checks"
@@ -173,3 +176,19 @@ def test_the_feed_pages_the_offices_releases_and_the_relay_pushes_them_on_the_of
     assert pushed == [("smartcustoms.gate.2248", rel_number)]
     bad = client.get("/api/v1/gate/feed?limit=0", headers=world.headers("gate"))
     assert bad.status_code == 422
+
+
+def test_the_seal_an_inspector_recorded_passes_like_the_declared_one(client: TestClient, rt: Runtime, world: World) -> None:
+    number, _, _ = released(client, rt, world)
+    with rt.write() as s:
+        decl = repository.by_number(s, number=number)
+        assert decl is not None
+        task = inspection_service.open_inspection(s, declaration=decl, actor=Actor.system("clearance"), now=NOW)
+        steps = [dict(step) for step in task.steps]
+        seal = next(step for step in steps if step["id"] == f"{BOX}.seal")
+        seal["status"], seal["result"] = "done", {"found": "CUS-0000077", "declared": [SEAL], "matches": False, "condition": "intact"}
+        task.steps = steps
+    r = gate(client, world, {"container": BOX, "seal": "CUS-0000077"})
+    assert (r.json()["decision"], codes(r)) == ("pass", []), r.text
+    held = gate(client, world, {"container": OTHER_BOX, "seal": "CUS-0000077"})  # that seal was found on the other container
+    assert (held.json()["decision"], codes(held)) == ("hold", ["GATE-CHK-003"])
