@@ -246,17 +246,12 @@ def hold(session: Session, *, container: Any, reason: Any, office: Any, principa
     found = GateHold(container=ask.container, office=at, reason=str(reason).strip(), held_by=principal.name, held_at=now)
     session.add(found)
     session.flush()
-    after = {"hold": found.id, "office": at, "reason": found.reason}
-    record(
-        session,
-        actor=principal.actor(),
-        action="gate.hold_placed",
-        subject_type="container",
-        subject_id=found.container,
-        now=now,
-        after=after,
-    )
+    _journal_hold(session, found, "gate.hold_placed", principal, now, after={"hold": found.id, "office": at, "reason": found.reason})
     return found
+
+
+def _journal_hold(session: Session, found: GateHold, action: str, principal: Principal, now: datetime, **change: Any) -> None:
+    record(session, actor=principal.actor(), action=action, subject_type="container", subject_id=found.container, now=now, **change)
 
 
 def lift(session: Session, *, hold_id: int, principal: Principal, now: datetime) -> GateHold:
@@ -267,15 +262,8 @@ def lift(session: Session, *, hold_id: int, principal: Principal, now: datetime)
     if found is None or not mine or found.lifted_at is not None:
         raise NotFound(f"No hold {hold_id} in force.", code="gate_hold_not_found")
     found.lifted_by, found.lifted_at = principal.name, now
-    record(
-        session,
-        actor=principal.actor(),
-        action="gate.hold_lifted",
-        subject_type="container",
-        subject_id=found.container,
-        now=now,
-        before={"hold": found.id, "reason": found.reason},
-        after={"lifted": True},
+    _journal_hold(
+        session, found, "gate.hold_lifted", principal, now, before={"hold": found.id, "reason": found.reason}, after={"lifted": True}
     )
     return found
 

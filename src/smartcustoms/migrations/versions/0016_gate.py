@@ -103,7 +103,7 @@ def _backfill() -> None:
     )).all()
     table = sa.table(
         'release_container', sa.column('release_id'), sa.column('release_number'), sa.column('declaration_number'), sa.column('office'),
-        sa.column('released_at', sa.DateTime(timezone=True)), sa.column('container'), sa.column('plate'), sa.column('seals', sa.JSON()),
+        sa.column('released_at'), sa.column('container'), sa.column('plate'), sa.column('seals', sa.JSON()),
     )
     lines = []
     for release_id, payload, number, declaration, office, released_at in rows:
