@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from smartcustoms.adapters.bus import Bus
@@ -27,6 +28,7 @@ from smartcustoms.release.models import ReleaseContainer
 from smartcustoms.task import service as task_service
 
 _CHECKS = cast(Table, GateCheck.__table__)
+_EXITS = cast(Table, GateExit.__table__)
 _FEED = cast(Table, GateFeedEntry.__table__)
 LINES_READ = 20  # a container is reused voyage after voyage: the newest releases are enough
 FEED_LIMIT = 500
@@ -142,24 +144,29 @@ def _with_inspected(line: Line, seals: tuple[str, ...]) -> Line:
 
 
 def _gate_out(session: Session, line: Line, *, ask: Ask, office: str, who: str, now: datetime, offline: bool) -> bool:
-    """Record that the line's container left; False when it already had (a concurrent check passed it first)."""
-    try:
-        with session.begin_nested():
-            session.add(
-                GateExit(
-                    release_container_id=line.line_id,
-                    release_number=line.release,
-                    container=line.container,
-                    plate=ask.plate or line.plate,
-                    office=office,
-                    gated_by=who,
-                    gated_at=now,
-                    offline=offline,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    """Record that the line's container left; False when it already had (a concurrent check passed it first).
+
+    One statement, `INSERT ... ON CONFLICT (release_container_id) DO NOTHING`: on PostgreSQL a
+    racing second insert waits for the first transaction and then inserts nothing; SQLite's
+    writers take turns.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(_EXITS)
+        .values(
+            release_container_id=line.line_id,
+            release_number=line.release,
+            container=line.container,
+            plate=ask.plate or line.plate,
+            office=office,
+            gated_by=who,
+            gated_at=now,
+            offline=offline,
+        )
+        .on_conflict_do_nothing(index_elements=["release_container_id"])
+        .returning(_EXITS.c.id)
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def check(
