@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,6 +29,8 @@ from smartcustoms.task import service as task_service
 
 _CHECKS = cast(Table, GateCheck.__table__)
 _EXITS = cast(Table, GateExit.__table__)
+_LINES = cast(Table, ReleaseContainer.__table__)
+_HOLDS = cast(Table, GateHold.__table__)
 _FEED = cast(Table, GateFeedEntry.__table__)
 LINES_READ = 20  # a container is reused voyage after voyage: the newest releases are enough
 FEED_LIMIT = 500
@@ -60,24 +62,34 @@ def lines(session: Session, ask: Ask, *, office: str = "") -> list[Line]:
     return _read(session, ask, office=office)[0]
 
 
-def _read(session: Session, ask: Ask, *, office: str) -> tuple[list[Line], bool]:
-    """The release lines, and whether an officer holds any of their containers at this office's gate: one statement."""
-    rc, h = ReleaseContainer, GateHold
+def _statement(by: str) -> Select[Any]:
+    """The decision's one read, by `release_number`, `container` or `plate`: built once, with bound values."""
+    rc, h, ge = _LINES.c, _HOLDS.c, _EXITS.c
     held = (
         select(func.count(h.id))
-        .where(h.container == rc.container, h.lifted_at.is_(None), or_(h.office.is_(None), h.office == office))
+        .where(h.container == rc.container, h.lifted_at.is_(None), or_(h.office.is_(None), h.office == bindparam("office")))
         .scalar_subquery()
     )
-    stmt = select(
-        rc.id, rc.release_number, rc.declaration_number, rc.office, rc.released_at, rc.container, rc.plate, rc.seals, GateExit.id, held
-    ).outerjoin(GateExit, GateExit.release_container_id == rc.id)
-    if ask.release is not None:
-        stmt = stmt.where(rc.release_number == ask.release)
-    elif ask.container is not None:
-        stmt = stmt.where(rc.container == ask.container)
-    else:
-        stmt = stmt.where(rc.plate == ask.plate)
-    rows = session.execute(stmt.order_by(rc.release_id.desc(), rc.id).limit(LINES_READ)).all()
+    return (
+        select(rc.id, rc.release_number, rc.declaration_number, rc.office, rc.released_at, rc.container, rc.plate, rc.seals, ge.id, held)
+        .select_from(_LINES.outerjoin(_EXITS, ge.release_container_id == rc.id))
+        .where(rc[by] == bindparam("value"))
+        .order_by(rc.release_id.desc(), rc.id)
+        .limit(LINES_READ)
+    )
+
+
+_READS = {by: _statement(by) for by in ("release_number", "container", "plate")}
+
+
+def _read(session: Session, ask: Ask, *, office: str) -> tuple[list[Line], bool]:
+    """The release lines, and whether an officer holds any of their containers at this office's gate: one statement.
+
+    A Core statement built once and run on the session's connection: building and compiling an
+    ORM select for each check cost more than the indexed read itself (docs/benchmarks.md).
+    """
+    by, value = ("release_number", ask.release) if ask.release else ("container", ask.container) if ask.container else ("plate", ask.plate)
+    rows = session.connection().execute(_READS[by], {"value": value, "office": office}).all()
     found = [
         Line(
             line_id=r[0],
@@ -150,23 +162,31 @@ def _gate_out(session: Session, line: Line, *, ask: Ask, office: str, who: str, 
     racing second insert waits for the first transaction and then inserts nothing; SQLite's
     writers take turns.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(_EXITS)
-        .values(
-            release_container_id=line.line_id,
-            release_number=line.release,
-            container=line.container,
-            plate=ask.plate or line.plate,
-            office=office,
-            gated_by=who,
-            gated_at=now,
-            offline=offline,
+    dialect = session.get_bind().dialect.name
+    stmt = _EXIT_INSERTS.get(dialect)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = _EXIT_INSERTS[dialect] = (
+            insert(_EXITS)
+            .values({name: bindparam(name) for name in _EXIT_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["release_container_id"])
+            .returning(_EXITS.c.id)
         )
-        .on_conflict_do_nothing(index_elements=["release_container_id"])
-        .returning(_EXITS.c.id)
-    )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    values = {
+        "release_container_id": line.line_id,
+        "release_number": line.release,
+        "container": line.container,
+        "plate": ask.plate or line.plate,
+        "office": office,
+        "gated_by": who,
+        "gated_at": now,
+        "offline": offline,
+    }
+    return session.connection().execute(stmt, values).scalar_one_or_none() is not None
+
+
+_EXIT_COLUMNS = ("release_container_id", "release_number", "container", "plate", "office", "gated_by", "gated_at", "offline")
+_EXIT_INSERTS: dict[str, Any] = {}
 
 
 def check(
