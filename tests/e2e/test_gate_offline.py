@@ -68,6 +68,9 @@ class Proxy:
                 client, _ = server.accept()
             except OSError:
                 return
+            if server is not self._server:  # cut meanwhile: the database is away
+                client.close()
+                return
             upstream = socket.create_connection(self.target)
             with self._lock:
                 self._conns += [client, upstream]
@@ -87,8 +90,11 @@ class Proxy:
                     s.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
+        server, self._server = self._server, None
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept (closing alone does not)
+            server.close()
         with self._lock:
             conns, self._conns = self._conns, []
         for s in conns:
