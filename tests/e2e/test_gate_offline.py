@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +151,11 @@ def test_a_gate_cut_off_from_its_database_decides_from_its_copy_and_reconciles_w
     def lines_in_copy() -> int:
         if not copy.exists():
             return 0
-        with sqlite3.connect(copy) as c:
-            return int(c.execute("SELECT count(*) FROM line").fetchone()[0])
+        try:
+            with closing(sqlite3.connect(copy)) as c:
+                return int(c.execute("SELECT count(*) FROM line").fetchone()[0])
+        except sqlite3.OperationalError:  # made this instant, its tables not yet
+            return 0
 
     def post(body: dict[str, Any]) -> dict[str, Any]:
         r = httpx.post(f"{base}/api/v1/gate/checks", json=body, headers=headers, timeout=30)
@@ -171,6 +175,8 @@ def test_a_gate_cut_off_from_its_database_decides_from_its_copy_and_reconciles_w
         assert [r["code"] for r in post({"container": THIRD_BOX, "seal": "SL9999999"})["reasons"]] == ["GATE-CHK-003", "GATE-OFF-001"]
         assert post({"container": THIRD_BOX, "seal": "SL0000003"})["decision"] == "pass"
         assert httpx.post(f"{base}/api/v1/gate/checks", json={"container": BOX}, timeout=30).status_code == 401
+        other = httpx.get(f"{base}/api/v1/declarations", headers=world.headers("broker"), timeout=30)  # only gate users work offline
+        assert (other.status_code, other.json()["code"]) == (503, "database_unreachable"), other.text
         # Meanwhile another gate, still connected, lets OTHER_BOX out: the offline pass will conflict.
         with rt.write() as s:
             assert gate_check(s, ask=Ask(container=OTHER_BOX), principal=world.principals["gate"], now=NOW).passed

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth import sessions
 from smartcustoms.auth.service import Principal
-from smartcustoms.errors import Unauthorized
+from smartcustoms.errors import Unauthorized, Unavailable
 from smartcustoms.gate.station import principal_of, unreachable
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.runtime import Runtime
@@ -45,9 +45,13 @@ def authenticate_bearer(rt: Runtime, token: str) -> Principal:
             who = auth_service.authenticate_token(s, token=token)
     except Exception as exc:
         # The database is away: a gate keeps working for the gate users its local copy knows.
-        user = rt.station.copy.user(token) if unreachable(exc) else None
-        if user is None:
+        if not unreachable(exc):
             raise
+        user = rt.station.copy.user(token)
+        if user is None:
+            raise Unavailable(
+                "The database cannot be reached; try again shortly. Nothing was changed.", code="database_unreachable"
+            ) from exc
         return principal_of(user)
     if seconds > 0:
         auth_service.token_cache.put(token, who)
