@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     manifest_open_days: int = Field(
         default=14, ge=1, le=3650, description="a manifest line not written off this many days after arrival raises an alert"
     )
+    gate_local_path: Path | None = Field(
+        default=None, description="the gate's local copy of recent releases (SQLite file); empty: gate-local.db under the storage directory"
+    )
+    gate_refresh_seconds: float = Field(
+        default=30.0, ge=0, description="how often a server refreshes the gate's local copy and reconciles offline checks (0: never)"
+    )
+    gate_offline_max_age_seconds: float = Field(
+        default=900.0, gt=0, description="an offline gate passes nothing when its local copy is older than this"
+    )
     metrics_token: str = Field(default="", description="a bearer token that may read /metrics besides admins' tokens (empty: admins only)")
     log_json: bool = False
     duty_waiver_threshold: Decimal = Field(

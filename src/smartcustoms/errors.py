@@ -84,6 +84,12 @@ class UnsupportedMediaType(SmartCustomsError):
     status, default_code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
+class Unavailable(SmartCustomsError):
+    """The database cannot be reached now; nothing was changed (a gate keeps deciding from its local copy)."""
+
+    status, default_code, title = 503, "unavailable", "Service unavailable"
+
+
 class TooManyRequests(SmartCustomsError):
     """Too many attempts; try again after `retry_after` seconds (sent as Retry-After)."""
 

@@ -18,6 +18,8 @@ from smartcustoms.adapters.webhook import HttpSender, WebhookSender
 from smartcustoms.auth import service as auth_service
 from smartcustoms.config import Settings
 from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
+from smartcustoms.gate.local import LocalCopy
+from smartcustoms.gate.station import Station, SyncReport
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.kit.db import WriterTurns, make_engine, make_sessionmaker, transaction
 from smartcustoms.notification import service as notification_service
@@ -74,6 +76,21 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._pump_lock = threading.Lock()
         self._turns = WriterTurns(self.engine.url.database) if self.engine.dialect.name == "sqlite" else None
+        self._station: Station | None = None
+        self._station_lock = threading.Lock()
+
+    @property
+    def station(self) -> Station:
+        """The gate station of this process (its local copy opened on first use)."""
+        with self._station_lock:
+            if self._station is None:
+                path = self.settings.gate_local_path or self.settings.storage_dir / "gate-local.db"
+                self._station = Station(LocalCopy(path, max_age_seconds=self.settings.gate_offline_max_age_seconds))
+            return self._station
+
+    def sync_gate(self) -> SyncReport:
+        """Reconcile the gate's offline checks and refresh its local copy (see `Station.sync`)."""
+        return self.station.sync(self.read, self.write)
 
     @property
     def bus(self) -> Bus:
@@ -124,8 +141,17 @@ class Runtime:
             return selectivity.keep_warm(s, now=now or utcnow())
 
     def _loop(self) -> None:
-        warmed_at = float("-inf")
+        warmed_at = synced_at = float("-inf")
         while not self._stop.is_set():
+            every = self.settings.gate_refresh_seconds
+            if every > 0 and time.monotonic() - synced_at >= every:
+                synced_at = time.monotonic()
+                try:
+                    report = self.sync_gate()
+                    if report.reconciled or report.conflicts:
+                        log.info("gate.reconciled", **report.as_dict())
+                except Exception:  # the database may be away: the gate decides from its copy meanwhile
+                    log.warning("gate.sync_failed", exc_info=True)
             if time.monotonic() - warmed_at >= WARM_EVERY_SECONDS:
                 warmed_at = time.monotonic()
                 try:

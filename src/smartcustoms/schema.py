@@ -14,6 +14,7 @@ import smartcustoms.auth.models
 import smartcustoms.clearance.models
 import smartcustoms.declaration.models
 import smartcustoms.duty.models
+import smartcustoms.gate.models
 import smartcustoms.inspection.models
 import smartcustoms.kit.outbox
 import smartcustoms.mandate.models

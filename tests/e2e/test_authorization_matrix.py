@@ -148,6 +148,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/releases/{number}"):                                "401  200  200  404  200  404  200  200  200  200  404  200",
     ("GET", "/releases/{number}"):                                       "303  200  200  404  200  404  200  200  200  200  404  200",
     ("GET", "/verify/{token}"):                                           PUBLIC,
+    # the gate: checks and the office's feed for gate users ({} answers 422 to them); holds for officers, supervisors, admins (none here: 404)
+    ("POST", "/api/v1/gate/checks"):                                     "401  403  403  403  403  403  403  403  403  422  403  403",
+    ("GET", "/api/v1/gate/feed"):                                        "401  403  403  403  403  403  403  403  403  200  403  403",
+    ("GET", "/api/v1/gate/holds"):                                       "401  403  403  403  200  200  403  403  200  403  403  200",
+    ("POST", "/api/v1/gate/holds"):                                      "401  403  403  403  422  422  403  403  422  403  403  422",
+    ("DELETE", "/api/v1/gate/holds/{hold_id}"):                          "401  403  403  403  404  404  403  403  404  403  403  404",
     # inspection and X-ray: only a task's holders and the office's supervisors see a task (none is open here: 404);
     # the resolution checks the role first; scans come from scanner stations only
     ("GET", "/api/v1/tasks/{task_id}/inspection"):                        "401  404  404  404  404  404  404  404  404  404  404  404",
@@ -194,7 +200,7 @@ MANIFEST = {
 }  # fmt: skip
 PATH = {
     "code": "PRM-VAL-001", "version": "1", "id": "1", "name": "fraud", "uscc": BROKER, "currency": "USD", "list_name": "country",
-    "task_id": "1", "step_id": "MSKU1234565.container_number", "sha256": "0" * 64, "scan_id": "1",
+    "task_id": "1", "hold_id": "1", "step_id": "MSKU1234565.container_number", "sha256": "0" * 64, "scan_id": "1",
 }  # fmt: skip
 BODY: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/declarations"): {"json": {**example(), "client_reference": "MATRIX-3"}},

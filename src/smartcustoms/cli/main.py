@@ -22,6 +22,7 @@ from smartcustoms.cli.clearance import app as clearance_app
 from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, principal_named
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
+from smartcustoms.cli.gate import app as gate_app
 from smartcustoms.cli.identify import classify
 from smartcustoms.cli.mandate import app as mandate_app
 from smartcustoms.cli.manifest import app as manifest_app
@@ -55,6 +56,7 @@ app.add_typer(clearance_app, name="clearance")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(guarantee_app, name="guarantee")
 app.add_typer(report_app, name="report")
+app.add_typer(gate_app, name="gate")
 app.add_typer(release_app, name="release")
 app.add_typer(xray_app, name="xray")
 app.command("simulate")(simulate)

@@ -21,6 +21,7 @@ from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
 from smartcustoms.errors import Forbidden, NotFound, Problem, ValidationFailed
+from smartcustoms.gate import service as gate_service
 from smartcustoms.kit.db import insert_rows
 from smartcustoms.kit.outbox import OutboxMessage
 from smartcustoms.notification.models import Notification, WebhookDelivery, WebhookSubscription
@@ -92,6 +93,7 @@ def relay_once(session: Session, *, bus: Bus, now: datetime, batch: int = 200) -
                     "at": created_at,
                 }
             )
+    gate_service.fan_out(session, [(m, t, p, c) for m, t, _, p, c in pending], bus=bus)  # the terminals' feed and subjects
     ids = [row[0] for row in pending]
     outbox = cast(Table, om.__table__)
     session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now, attempts=outbox.c.attempts + 1))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
@@ -16,13 +16,14 @@ from smartcustoms.declaration import numbering
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.errors import Forbidden, NotFound
-from smartcustoms.kit.db import appends_held
+from smartcustoms.kit.db import append, appends_held
 from smartcustoms.kit.outbox import enqueue
-from smartcustoms.release.models import Release
+from smartcustoms.release.models import Release, ReleaseContainer
 from smartcustoms.release.signing import SIGNER, Checked, LazySigner, Signer, Verdict
 
 TOPIC = "release"  # terminals and the enterprises' feeds: one message per release
 NUMBER_FLAG = "R"  # the release numbers' own counter beside the declarations' (office, year, flag)
+_RELEASE_CONTAINERS: Table = ReleaseContainer.__table__  # type: ignore[assignment]
 
 
 def signer(session: Session) -> Signer:
@@ -41,6 +42,22 @@ def release_number(office: str, year: int, sequence: int) -> str:
 def containers(decl: Declaration) -> list[str]:
     """The container numbers the declaration (as it stands) names, in its order."""
     return [str(c.get("number", "")) for c in decl.payload.get("containers") or [] if isinstance(c, dict)]
+
+
+def seals(decl: Declaration) -> dict[str, list[str]]:
+    """The declared seals of each container the declaration names."""
+    return {
+        str(c.get("number", "")): [str(x) for x in c.get("seals") or []]
+        for c in decl.payload.get("containers") or []
+        if isinstance(c, dict)
+    }
+
+
+def plate(decl: Declaration) -> str | None:
+    """The vehicle (registration plate) the declaration names for road transport, if any."""
+    transport = decl.payload.get("transport") or {}
+    found = transport.get("vehicle") if isinstance(transport, dict) else None
+    return (str(found).strip().upper() or None) if found else None
 
 
 def _locked(session: Session, declaration: Declaration) -> tuple[Declaration, Release | None]:
@@ -91,6 +108,7 @@ def issue(session: Session, *, declaration: Declaration, actor: Actor, now: date
     token = signer(session).sign({"n": number, "d": decl.number, "t": stamp})
     rel = Release(number=number, declaration_id=decl.id, released_at=now, actor=actor.name, token=token)
     session.add(rel)
+    sealed, vehicle = seals(decl), plate(decl)
     what = {"number": number, "declaration": decl.number, "released_at": stamp, "containers": containers(decl)}
     record(session, actor=actor, action="release.issued", subject_type="declaration", subject_id=decl.number, now=now, after=what)
     enqueue(
@@ -106,9 +124,24 @@ def issue(session: Session, *, declaration: Declaration, actor: Actor, now: date
             "port": decl.port,
             "verify": f"/verify/{token}",
             "enterprises": sorted({decl.declarant_uscc, decl.trader_uscc}),
+            "seals": sealed,
+            "plate": vehicle,
         },
     )
     session.flush()  # the release row (its id), with the queued rows in one batch per table
+    # What the gate reads, by container (or by plate when no container is named), queued for the commit.
+    for container in sealed or ([None] if vehicle else []):
+        row = {
+            "release_id": rel.id,
+            "release_number": number,
+            "declaration_number": decl.number,
+            "office": decl.office,
+            "released_at": now,
+            "container": container,
+            "plate": vehicle,
+            "seals": sealed.get(container or "", []),
+        }
+        append(session, _RELEASE_CONTAINERS, row)
     return rel
 
 

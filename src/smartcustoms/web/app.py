@@ -34,6 +34,7 @@ from smartcustoms.web.api import (
     admin,
     declarations,
     duty,
+    gate,
     identification,
     inspection,
     mandates,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(duty.router)
     app.include_router(portal.router)  # before pages: /declarations/new is not a declaration number
     app.include_router(releases.router)
+    app.include_router(gate.router)
     app.include_router(tasks.router)
     app.include_router(tasks.queries_router)
     app.include_router(inspection.router)

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth import sessions
 from smartcustoms.auth.service import Principal
-from smartcustoms.errors import Unauthorized
+from smartcustoms.errors import Unauthorized, Unavailable
+from smartcustoms.gate.station import principal_of, unreachable
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.runtime import Runtime
 
@@ -39,8 +40,19 @@ def authenticate_bearer(rt: Runtime, token: str) -> Principal:
     known = auth_service.token_cache.get(token, seconds=seconds)
     if known is not None:
         return known
-    with rt.read() as s:
-        who = auth_service.authenticate_token(s, token=token)
+    try:
+        with rt.read() as s:
+            who = auth_service.authenticate_token(s, token=token)
+    except Exception as exc:
+        # The database is away: a gate keeps working for the gate users its local copy knows.
+        if not unreachable(exc):
+            raise
+        user = rt.station.copy.user(token)
+        if user is None:
+            raise Unavailable(
+                "The database cannot be reached; try again shortly. Nothing was changed.", code="database_unreachable"
+            ) from exc
+        return principal_of(user)
     if seconds > 0:
         auth_service.token_cache.put(token, who)
     return who

@@ -1,0 +1,1 @@
+"""The port gate: may this truck's container leave? Checks against releases, gate-outs, holds; the terminals' feed; offline mode."""
