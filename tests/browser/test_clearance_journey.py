@@ -100,6 +100,7 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
     expect(officer.get_by_role("heading", level=1)).to_have_text(_("My tasks"))
     row = officer.locator("table.tasks tbody tr", has_text=number)
     expect(row).to_contain_text(_("document review"))
+    shot(officer, shots, f"{tag}desktop-queue.png")
     row.get_by_role("link").click()
     expect(officer.locator("h1")).to_contain_text(_("document review"))
     expect(officer.locator("h1 .badge")).to_have_text(_("to do"))
@@ -107,6 +108,8 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
     officer.get_by_label(_("Query: ask the enterprise a question")).check()
     officer.get_by_label(_("Reason (required)")).fill("The invoice does not give the unit prices." if lang == "en" else "发票未列明单价。")
     officer.get_by_label(_("Question to the enterprise (for a query)")).fill(question)
+    if lang == "en":  # the Chinese review page's picture is of its refusal (test_desk_journey)
+        shot(officer, shots, "desktop-review.png")
     officer.get_by_role("button", name=_("Record the decision")).click()
     expect(officer.get_by_role("status")).to_have_text(_("Your decision is recorded."))
     expect(officer.locator("h1 .badge")).to_have_text(_("waiting"))
@@ -125,6 +128,7 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
     query.get_by_role("button", name=_("Send the answer")).click()
     expect(trader.locator(".card.query")).to_contain_text(answer)
     expect(trader.locator(".open-query")).to_have_count(0)
+    shot(trader, shots, f"{tag}desktop-answered-query.png")
 
     # The officer reads the answer and sends the goods to inspection.
     officer.reload()
@@ -179,8 +183,6 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
             break
         fill_step(phone, step, photos.get(step, []))
         expect(phone.locator(".notice")).to_contain_text(recorded)
-        if turn == 5:
-            shot(phone, shots, f"{tag}journey-phone-step.png")
         turn += 1
     assert turn == STEPS
     expect(phone.locator(".progress-count")).to_have_text(_("%(done)s of %(total)s steps done", done=STEPS, total=STEPS))
@@ -192,7 +194,7 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
     expect(phone.locator(".outcome")).to_contain_text(_("No discrepancy: nothing stops the release."))
     expect(phone.locator(".outcome .badge")).to_have_text(_("released"))
     assert phone.evaluate(NO_SIDEWAYS_SCROLL)
-    shot(phone, shots, f"{tag}journey-phone-complete.png")
+    shot(phone, shots, f"{tag}phone-inspection-complete.png")
 
     # The trader sees the declaration released and opens its release receipt.
     trader.reload()
@@ -206,7 +208,7 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
     expect(trader.get_by_role("heading", level=1)).to_have_text(receipt["receipt"])
     expect(trader.locator("svg.qr")).to_be_visible()
     expect(trader.locator("body")).to_contain_text(number)
-    shot(trader, shots, f"{tag}journey-receipt.png")
+    shot(trader, shots, f"{tag}release-receipt-journey.png")
     url = trader.locator("p.url").inner_text()
     assert url.startswith(f"{people.base_url}/verify/"), url
 
@@ -224,7 +226,7 @@ def test_lodge_review_query_answer_inspect_on_phones_release_and_verify_the_rece
     refused.append(f"422 GET {forged.url}")
     expect(anyone.locator(".verdict")).to_contain_text(receipt["forged"])
     expect(anyone.locator(".verdict")).not_to_contain_text(receipt["valid"])
-    shot(anyone, shots, f"{tag}journey-forged.png")
+    shot(anyone, shots, f"{tag}release-check-forged-phone.png")
 
     # Nothing went wrong on any page but the two refusals asked for: the file that is no photo, the altered receipt.
     assert people.problems() == refused
