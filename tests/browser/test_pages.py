@@ -12,11 +12,11 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import RED_RULE, WITHDRAWAL_REASON, Lodged, sign_in
+from tests.browser.journey_helpers import NO_SIDEWAYS_SCROLL
 
 pytestmark = pytest.mark.slow
 
 ITEM_HS_CODES = ["8517130000", "8507600090", "4901990000"]
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 SIDEWAYS = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 DOCUMENTS = "h2:text-is('Documents') + ul > li"
 ASSESSMENT = "h2:text-is('Risk assessment') + .card.assessment"

@@ -13,12 +13,12 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import PASSWORD, Lodged
+from tests.browser.journey_helpers import NO_SIDEWAYS_SCROLL
 from tests.conftest import example
 from tests.e2e.conftest import under_review  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
 
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 SELECTS = {"/procedure", "/transport/mode", "/documents/0/type", "/documents/1/type", "/documents/2/type"}
 
 

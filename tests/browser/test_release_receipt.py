@@ -9,17 +9,17 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python (the dev extra)")
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from smartcustoms.audit.service import Actor
 from smartcustoms.declaration import repository
 from smartcustoms.release import service
 from smartcustoms.runtime import Runtime
 from tests.browser.conftest import Lodged, sign_in
+from tests.browser.journey_helpers import NO_SIDEWAYS_SCROLL, watch
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.slow
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 @pytest.fixture
@@ -32,22 +32,11 @@ def released(rt: Runtime, lodged: Lodged) -> tuple[str, str]:
         return rel.number, rel.token
 
 
-def _csp_violations(page: Page) -> list[str]:
-    seen: list[str] = []
-
-    def note(msg: ConsoleMessage) -> None:
-        if "Content Security Policy" in msg.text:
-            seen.append(msg.text)
-
-    page.on("console", note)
-    return seen
-
-
 def test_the_receipt_prints_on_one_page_and_its_qr_address_verifies_for_anyone(
     released: tuple[str, str], page: Page, browser: Browser, base_url: str, shots: Path
 ) -> None:
     number, token = released
-    violations = _csp_violations(page)
+    violations = watch(page)
     sign_in(page, "broker")
     page.goto(f"/releases/{number}?lang=zh")
     expect(page.get_by_role("heading", level=1)).to_have_text("放行凭证")
