@@ -22,6 +22,8 @@ from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import domain as declaration_domain
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
+from smartcustoms.demo_duties import guarantees as _guarantees
+from smartcustoms.demo_duties import pay as _pay
 from smartcustoms.errors import SmartCustomsError
 from smartcustoms.mandate import service as mandate_service
 from smartcustoms.party import service as party_service
@@ -234,6 +236,7 @@ def load(
             tokens[name] = token
     _mandates(rt, now)
     _tariff(rt, now)
+    _guarantees(rt, now, [e[0] for e in ENTERPRISES])
     _risk_setup(rt, now)
     if with_model:
         _model_setup(rt, now)
@@ -242,6 +245,7 @@ def load(
     made = 0
     pairs = [(0, 1), (0, 2), (2, 2), (3, 3), (0, 4)]  # (declarant, importer): the broker under the importers' mandates
     lodgers = {0: "broker", 1: "importer", 2: "shenzhen", 3: "ningbo"}
+    bank = auth_service_principal(rt, "bank")
     for i in range(have, declarations):
         d_idx, t_idx = pairs[i % len(pairs)]
         day = now - timedelta(days=30) + timedelta(minutes=int(i * 30 * 24 * 60 / max(declarations, 1)))
@@ -251,6 +255,7 @@ def load(
             with rt.write() as s:
                 receipt, _ = clearance.lodge(s, raw=raw, principal=who, now=day)
                 _vary(s, rng, receipt["number"], who, day)
+                _pay(s, receipt["number"], bank, day + timedelta(hours=2))
             made += 1
         except SmartCustomsError:
             continue
