@@ -51,6 +51,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/declarations/{number}"):                                   "303  200  200  404  200  404  404  200  200  403  403  200",
     ("GET", "/declarations/new"):                                        "303  200  200  200  403  403  403  403  403  403  403  403",
     ("GET", "/language"):                                                 "303 " * 12,
+    # revenue: officers (their office's), analysts, supervisors, admins
+    ("GET", "/revenue"):                                                 "303  403  403  403  200  200  403  200  200  403  403  200",
+    ("GET", "/revenue.csv"):                                             "401  403  403  403  200  200  403  200  200  403  403  200",
     # declarations: reads
     ("GET", "/api/v1/declarations"):                                     "401  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/api/v1/declarations/statistics/rejections"):               "401  403  403  403  403  403  403  200  200  403  403  200",

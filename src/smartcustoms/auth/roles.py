@@ -33,25 +33,40 @@ class RoleRule:
     reads_manifests: bool = False  # reads every manifest and its write-off (carriers read their own)
     tasks: frozenset[str] = frozenset()  # the kinds of task the sunshine draw gives this role
     supervises: bool = False  # sees every task of its office (all offices without one) and reassigns them
+    reads_revenue: bool = False  # the revenue page and CSV: its office's revenue when office-bound, else every office's
 
 
 RULES: dict[Role, RoleRule] = {
     Role.enterprise: RoleRule(office_bound=False, reach=Reach.own, lodges=True, grants_mandates=True, enterprise_bound=True),
-    Role.officer: RoleRule(office_bound=True, reach=Reach.office, decides=True, reads_manifests=True, tasks=frozenset({"review", "audit"})),
+    Role.officer: RoleRule(
+        office_bound=True, reach=Reach.office, decides=True, reads_manifests=True, tasks=frozenset({"review", "audit"}), reads_revenue=True
+    ),
     Role.inspector: RoleRule(office_bound=True, reach=Reach.office, reads_manifests=True, tasks=frozenset({"inspection"})),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none),
     Role.carrier: RoleRule(office_bound=False, reach=Reach.none, enterprise_bound=True, carries=True),  # manifests only
     Role.scanner: RoleRule(office_bound=True, reach=Reach.none),  # uploads X-ray scans (POST /api/v1/scans)
     # X-ray images, through their tasks
     Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none, tasks=frozenset({"image_review"})),
-    Role.analyst: RoleRule(office_bound=False, reach=Reach.national, reads_manifests=True),
+    Role.analyst: RoleRule(office_bound=False, reach=Reach.national, reads_manifests=True, reads_revenue=True),
     Role.supervisor: RoleRule(
-        office_bound=False, reach=Reach.national, decides=True, office_optional=True, reads_manifests=True, supervises=True
+        office_bound=False,
+        reach=Reach.national,
+        decides=True,
+        office_optional=True,
+        reads_manifests=True,
+        supervises=True,
+        reads_revenue=True,
     ),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
     Role.bank: RoleRule(office_bound=False, reach=Reach.none),  # confirms duty payments (POST /api/v1/payments)
     Role.admin: RoleRule(
-        office_bound=False, reach=Reach.national, decides=True, lists_all_mandates=True, reads_manifests=True, supervises=True
+        office_bound=False,
+        reach=Reach.national,
+        decides=True,
+        lists_all_mandates=True,
+        reads_manifests=True,
+        supervises=True,
+        reads_revenue=True,
     ),
 }
 
@@ -61,6 +76,7 @@ OFFICE_OPTIONAL_ROLES = frozenset(r for r, rule in RULES.items() if rule.office_
 ENTERPRISE_ROLES = frozenset(r for r, rule in RULES.items() if rule.enterprise_bound)
 DECIDERS = frozenset(r for r, rule in RULES.items() if rule.decides)
 SUPERVISORS = frozenset(r for r, rule in RULES.items() if rule.supervises)
+REVENUE_READERS = frozenset(r for r, rule in RULES.items() if rule.reads_revenue)
 TASK_WORKERS = frozenset(r for r, rule in RULES.items() if rule.tasks)  # see only their tasks' declarations
 
 

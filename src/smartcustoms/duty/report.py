@@ -16,16 +16,18 @@ from smartcustoms.duty.service import from_fen, to_fen
 COLUMNS = ("period", "office", "chapter", "origin", "items", "duty", "consumption_tax", "vat", "total")
 
 
-def revenue(session: Session, *, start: date, end: date) -> dict[str, Any]:
+def revenue(session: Session, *, start: date, end: date, office: str | None = None) -> dict[str, Any]:
     """Rows (period = month assessed, office, chapter, origin) with the taxes due after waivers, and the revenue recovered.
 
     Each declaration counts once, at its newest assessment within [start, end]; a waived tax
-    counts zero. `recovered` sums the increases of reassessments in the period, `refunds_due` their
+    counts zero; `office` keeps one office's. `recovered` sums the increases of reassessments in the period, `refunds_due` their
     decreases, `reassessments` counts them by source (amendment, inspection) with the net difference.
     """
     lo = datetime.combine(start, time.min, tzinfo=UTC)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     stmt = select(DutyAssessment).where(DutyAssessment.assessed_at >= lo, DutyAssessment.assessed_at < hi).order_by(DutyAssessment.id)
+    if office is not None:  # one office's revenue (an officer's)
+        stmt = stmt.where(DutyAssessment.office == office)
     newest: dict[int, DutyAssessment] = {}
     recovered = refunds = 0
     by_source: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "recovered": 0, "refunds_due": 0})
@@ -75,3 +77,19 @@ def revenue(session: Session, *, start: date, end: date) -> dict[str, Any]:
             for k, v in sorted(by_source.items())
         },
     }
+
+
+DIMENSIONS = ("chapter", "origin", "office", "period")
+
+
+def totals_by(rows: list[dict[str, Any]], dimension: str, *, top: int = 12) -> list[tuple[str, Decimal]]:
+    """The report's total revenue by one dimension, largest first (periods in time order); beyond `top`, the rest as "…"."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        sums[str(r[dimension])] += Decimal(r["total"])
+    if dimension == "period":
+        return sorted(sums.items())
+    ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) > top:
+        ranked = [*ranked[: top - 1], ("…", sum((v for _, v in ranked[top - 1 :]), Decimal("0.00")))]
+    return ranked

@@ -29,7 +29,7 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
-from smartcustoms.web import pages, portal, release_pages
+from smartcustoms.web import pages, portal, release_pages, revenue_pages
 from smartcustoms.web.api import (
     admin,
     declarations,
@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(xray.router)
     app.include_router(pages.router)
     app.include_router(release_pages.router)
+    app.include_router(revenue_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _build_routes(app)
 
