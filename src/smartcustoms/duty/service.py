@@ -97,12 +97,12 @@ def goods_of(
     certificate = any(d.get("type") == CERTIFICATE for d in p.get("documents") or []) or any(
         d.doc_type == CERTIFICATE for d in documents(session, declaration_id=decl.id)
     )
-    cache: dict[str, domain.Rates | None] = {}
+    lines = p.get("items") or []
+    found = tariff.rates_on_many(session, codes=[str(it.get("hs_code", "")) for it in lines], on=on)
+    cache = {code: _rates(r) for code, r in found.items()}
     items: list[domain.Item] = []
-    for it in p.get("items") or []:
+    for it in lines:
         code = str(it.get("hs_code", ""))
-        if code not in cache:
-            cache[code] = _rates(tariff.rates_on(session, code=code, on=on))
         items.append(
             domain.Item(
                 line=int(it.get("line", len(items) + 1)),
