@@ -183,8 +183,18 @@ def make_declaration(rng: random.Random, *, seq: int, declarant: str, trader: st
         "containers": [{"number": container_number(rng), "seals": [f"SL{seq:07d}"]}] if mode == "sea" else [],
         "incoterm": rng.choice(("FOB", "CIF", "EXW")),
         "currency": "USD",
+        **_freight(items),
         "items": items,
         "documents": docs,
+    }
+
+
+def _freight(items: list[dict[str, Any]]) -> dict[str, str]:
+    """Freight (3 %) and insurance (0.3 %) of the goods' value: the duties add them under FOB and EXW."""
+    total = sum((Decimal(i["value"]) for i in items), Decimal(0))
+    return {
+        "freight": str((total * Decimal("0.03")).quantize(Decimal("0.01"))),
+        "insurance": str((total * Decimal("0.003")).quantize(Decimal("0.01"))),
     }
 
 
