@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 
 from smartcustoms import schema
 from smartcustoms.adapters.bus import InProcessBus
@@ -25,6 +25,8 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
 from smartcustoms.config import Settings
+from smartcustoms.duty import payments
+from smartcustoms.duty.models import Guarantee
 from smartcustoms.mandate import service as mandate_service
 from smartcustoms.party import service as party_service
 from smartcustoms.party.models import CreditRating
@@ -32,6 +34,7 @@ from smartcustoms.party.schemas import EnterpriseCreate
 from smartcustoms.reference import service as reference_service
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.runtime import Runtime
+from smartcustoms.tariff import service as tariff_service
 from smartcustoms.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +44,7 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 OPERATOR = Actor(id=None, name="test-operator", role="admin")
 PG_URL = os.environ.get("SMARTCUSTOMS_TEST_DATABASE_URL", "")
 PG_SCHEMA = f"sc_test_{os.getpid()}"
+WORLD_GUARANTEE = "100000000.00"  # each world enterprise's guarantee (CNY): covers the duties of any test's lodgings
 SIGNING_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # a release signing key for production-mode tests (bytes 0..31)
 
 BROKER = "91310000MA1FL8XX29"
@@ -225,7 +229,11 @@ def grant_mandate(session: Any, *, importer: str, broker: str) -> int:
 @pytest.fixture
 def world(rt: Runtime) -> World:
     """Three enterprises (broker AEO, importer, an unrelated one), the importer's mandate for the broker
-    (from a year before NOW, every procedure and office), and one user per role."""
+    (from a year before NOW, every procedure and office), and one user per role.
+
+    Release needs duties paid or guaranteed: the SAMPLE tariff is loaded and each enterprise has a
+    guarantee of WORLD_GUARANTEE, so a green declaration is released in the request that lodged it
+    (tests of unpaid duties use `no_guarantees`)."""
     with rt.write() as s:
         for uscc, name, credit in (
             (BROKER, "Shanghai Harbour Brokerage", CreditRating.aeo),
@@ -249,6 +257,9 @@ def world(rt: Runtime) -> World:
             now=NOW,
             seed=20261204,
         )
+        tariff_service.load_sample(s, actor=OPERATOR, now=NOW)
+        for uscc in (BROKER, IMPORTER, OTHER):
+            payments.add_guarantee(s, uscc=uscc, amount=WORLD_GUARANTEE, expires=None, actor=OPERATOR, now=NOW)
     tokens: dict[str, str] = {}
     users = (
         ("broker", Role.enterprise, BROKER, None),
@@ -273,6 +284,13 @@ def world(rt: Runtime) -> World:
         for name in tokens:
             principals[name] = auth_service.authenticate_token(s, token=tokens[name])
     return World(tokens, principals)
+
+
+@pytest.fixture
+def no_guarantees(rt: Runtime, world: World) -> None:
+    """The world without its enterprises' guarantees: import duties must be paid before release."""
+    with rt.write() as s:
+        s.execute(delete(Guarantee))
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import domain as declaration_domain
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
+from smartcustoms.demo_duties import guarantees as _guarantees
+from smartcustoms.demo_duties import pay as _pay
 from smartcustoms.errors import SmartCustomsError
 from smartcustoms.mandate import service as mandate_service
 from smartcustoms.party import service as party_service
@@ -181,8 +183,18 @@ def make_declaration(rng: random.Random, *, seq: int, declarant: str, trader: st
         "containers": [{"number": container_number(rng), "seals": [f"SL{seq:07d}"]}] if mode == "sea" else [],
         "incoterm": rng.choice(("FOB", "CIF", "EXW")),
         "currency": "USD",
+        **_freight(items),
         "items": items,
         "documents": docs,
+    }
+
+
+def _freight(items: list[dict[str, Any]]) -> dict[str, str]:
+    """Freight (3 %) and insurance (0.3 %) of the goods' value: the duties add them under FOB and EXW."""
+    total = sum((Decimal(i["value"]) for i in items), Decimal(0))
+    return {
+        "freight": str((total * Decimal("0.03")).quantize(Decimal("0.01"))),
+        "insurance": str((total * Decimal("0.003")).quantize(Decimal("0.01"))),
     }
 
 
@@ -234,6 +246,7 @@ def load(
             tokens[name] = token
     _mandates(rt, now)
     _tariff(rt, now)
+    _guarantees(rt, now, [e[0] for e in ENTERPRISES])
     _risk_setup(rt, now)
     if with_model:
         _model_setup(rt, now)
@@ -242,6 +255,7 @@ def load(
     made = 0
     pairs = [(0, 1), (0, 2), (2, 2), (3, 3), (0, 4)]  # (declarant, importer): the broker under the importers' mandates
     lodgers = {0: "broker", 1: "importer", 2: "shenzhen", 3: "ningbo"}
+    bank = auth_service_principal(rt, "bank")
     for i in range(have, declarations):
         d_idx, t_idx = pairs[i % len(pairs)]
         day = now - timedelta(days=30) + timedelta(minutes=int(i * 30 * 24 * 60 / max(declarations, 1)))
@@ -251,6 +265,7 @@ def load(
             with rt.write() as s:
                 receipt, _ = clearance.lodge(s, raw=raw, principal=who, now=day)
                 _vary(s, rng, receipt["number"], who, day)
+                _pay(s, receipt["number"], bank, day + timedelta(hours=2))
             made += 1
         except SmartCustomsError:
             continue

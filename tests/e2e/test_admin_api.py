@@ -258,9 +258,14 @@ def test_supervisors_read_the_journal_oldest_first(client: TestClient, world: Wo
     entries = r.json()
     ids = [e["id"] for e in entries]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert [e["action"] for e in entries if not e["action"].startswith("reference.")] == ["enterprise.added"] * 3 + ["mandate.granted"] + [
-        "user.added"
-    ] * 11
+    assert [e["action"] for e in entries if not e["action"].startswith("reference.")] == ["enterprise.added"] * 3 + [
+        "mandate.granted",
+        "tariff.loaded",  # the world's SAMPLE schedule and preferences, and each enterprise's guarantee
+        "tariff.loaded",
+        "guarantee.added",
+        "guarantee.added",
+        "guarantee.added",
+    ] + ["user.added"] * 11
     assert [e["subject_id"] for e in entries if e["action"] == "enterprise.added"] == [BROKER, IMPORTER, OTHER]
     page = client.get(f"{API}/audit", params={"after": ids[2], "limit": 2}, headers=world.headers("admin")).json()
     assert [e["id"] for e in page] == ids[3:5]

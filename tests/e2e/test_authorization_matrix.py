@@ -51,6 +51,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/declarations/{number}"):                                   "303  200  200  404  200  404  404  200  200  403  403  200",
     ("GET", "/declarations/new"):                                        "303  200  200  200  403  403  403  403  403  403  403  403",
     ("GET", "/language"):                                                 "303 " * 12,
+    # revenue: officers (their office's), analysts, supervisors, admins
+    ("GET", "/revenue"):                                                 "303  403  403  403  200  200  403  200  200  403  403  200",
+    ("GET", "/revenue.csv"):                                             "401  403  403  403  200  200  403  200  200  403  403  200",
     # declarations: reads
     ("GET", "/api/v1/declarations"):                                     "401  200  200  200  200  200  200  200  200  403  403  200",
     ("GET", "/api/v1/declarations/statistics/rejections"):               "401  403  403  403  403  403  403  200  200  403  403  200",
@@ -70,9 +73,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/officers/{name}"):                                  "401  403  403  403  403  403  403  403  200  403  403  200",
     # an office's clearance setting: admins, and supervisors for their own office (this one has none: every office)
     ("GET", "/api/v1/offices/{office}/clearance"):                       "401  403  403  403  403  403  403  403  200  403  403  200",
-    # tariff, duties, guarantees: reads (the matrix loads no tariff: the code is unknown, the duties not assessable)
-    ("GET", "/api/v1/tariff/{code}"):                                    "401  404  404  404  404  404  404  404  404  404  404  404",
-    ("GET", "/api/v1/declarations/{number}/duties"):                     "401  422  422  404  422  404  404  422  422  403  403  422",
+    # tariff, duties, guarantees: reads (the world's SAMPLE tariff: the code is known, the duties assessed)
+    ("GET", "/api/v1/tariff/{code}"):                                    "401  200  200  200  200  200  200  200  200  200  200  200",
+    ("GET", "/api/v1/declarations/{number}/duties"):                     "401  200  200  404  200  404  404  200  200  403  403  200",
     ("GET", "/api/v1/guarantees"):                                       "401  403  403  403  403  403  403  403  403  403  403  200",
     # manifests: a carrier lodged one (its own enterprise's users are carriers, none of these columns); officials read every one
     ("GET", "/api/v1/manifests"):                                        "401  403  403  403  200  200  200  200  200  403  403  200",

@@ -110,6 +110,9 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     populated.run("enterprise", "add", "--uscc", BROKER, "--name", "Shanghai Harbour Brokerage Co., Ltd.", "--credit", "aeo")
     populated.run("enterprise", "add", "--uscc", IMPORTER, "--name", "Tianjin Binhai Electronics Trading Co., Ltd.")
     populated.run("mandate", "grant", "--importer", IMPORTER, "--broker", BROKER)
+    # Release needs the duties paid or guaranteed: the SAMPLE tariff and the importer's guarantee.
+    populated.run("tariff", "load-sample")
+    populated.run("guarantee", "add", "--uscc", IMPORTER, "--amount", "100000000.00")
     token = populated.run("user", "add", "--role", "enterprise", "--name", "broker", "--enterprise", BROKER).stdout.splitlines()[-1]
     return Templates(initialized, populated, token)
 
@@ -128,7 +131,7 @@ def initialized(templates: Templates, tmp_path: Path) -> Cli:
 
 @pytest.fixture
 def populated(templates: Templates, tmp_path: Path) -> Cli:
-    """A database after `init`, two `enterprise add` and `user add --name broker`."""
+    """A database after `init`, two `enterprise add`, the sample tariff, the importer's guarantee and `user add --name broker`."""
     return templates.populated.copy_to(tmp_path / "populated")
 
 

@@ -159,6 +159,8 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     _cli(env, tmp_path, "enterprise", "add", "--uscc", BROKER, "--name", "Shanghai Harbour Brokerage Co., Ltd.", "--credit", "aeo")
     _cli(env, tmp_path, "enterprise", "add", "--uscc", IMPORTER, "--name", "Tianjin Binhai Electronics Trading Co., Ltd.")
     _cli(env, tmp_path, "mandate", "grant", "--importer", IMPORTER, "--broker", BROKER)
+    _cli(env, tmp_path, "tariff", "load-sample")  # release needs the duties guaranteed: the tariff, the importer's guarantee
+    _cli(env, tmp_path, "guarantee", "add", "--uscc", IMPORTER, "--amount", "100000000.00")
     for user, uscc in (("broker", BROKER), ("importer", IMPORTER)):
         s.tokens[user] = _cli(
             env, tmp_path, "user", "add", "--role", "enterprise", "--name", user, "--enterprise", uscc

@@ -18,18 +18,16 @@ from smartcustoms.duty import service as duty_service
 from smartcustoms.duty.models import DutyAccount, DutyAssessment, Guarantee, Payment
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.runtime import Runtime
-from smartcustoms.tariff import service as tariff_service
 from tests.conftest import IMPORTER, NOW, OPERATOR, World, example
 
 TOTAL = "227921.74"  # the canonical example under the sample tariff, worked out by hand (docs/duty.md)
 
 
 @pytest.fixture
-def bank(rt: Runtime, world: World) -> dict[str, str]:
-    """A bank system user's Authorization header; the sample tariff loaded."""
+def bank(rt: Runtime, world: World, no_guarantees: None) -> dict[str, str]:
+    """A bank system user's Authorization header (the world's sample tariff; no guarantees: duties must be paid)."""
     with rt.write() as s:
         _, token = auth_service.add_user(s, name="bank", role=Role.bank, actor=OPERATOR, now=NOW)
-        tariff_service.load_sample(s, actor=OPERATOR, now=NOW)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -108,7 +108,15 @@ def test_every_lodging_writes_events_and_journal_entries_in_the_same_transaction
     with rt.read() as s:
         actions = s.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == number).order_by(AuditEntry.id)).all()
         assessed = s.scalars(select(Assessment.declaration_version).where(Assessment.number == number)).all()
-    assert list(actions) == ["declaration.lodged", "declaration.accepted", "declaration.assessed", "declaration.released", "release.issued"]
+    assert list(actions) == [
+        "declaration.lodged",
+        "declaration.accepted",
+        "declaration.assessed",
+        "duty.assessed",
+        "duty.guaranteed",
+        "declaration.released",
+        "release.issued",
+    ]
     assert list(assessed) == [1]  # one risk assessment, of the version lodged
     detail = client.get(f"{API}/{number}", headers=world.headers("broker")).json()
     assert detail["status"] == "released"  # green: released in the lodging request

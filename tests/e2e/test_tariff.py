@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from smartcustoms.errors import ValidationFailed
 from smartcustoms.runtime import Runtime
@@ -29,6 +29,7 @@ def test_a_bad_row_loads_nothing_and_names_its_line(rt: Runtime) -> None:
 
 def test_a_new_period_keeps_old_rates_for_earlier_days_and_the_longest_code_wins(rt: Runtime, client: TestClient, world: World) -> None:
     with rt.write() as s:
+        s.execute(delete(TariffLine))  # without the world's SAMPLE schedule: only this test's periods
         service.load_schedule(s, text=HEADER + "85076000,Accumulators,10,40,,,,,13,,2026-01-01,\n", source="a", actor=OPERATOR, now=NOW)
         out = service.load_schedule(
             s,

@@ -35,12 +35,19 @@ class RoleRule:
     supervises: bool = False  # sees every task of its office (all offices without one) and reassigns them
     checks_at_gate: bool = False  # asks whether a truck's container may leave, and reads its office's release feed
     holds_at_gate: bool = False  # holds a container at the gate and lifts such holds (office-bound roles: their office's)
+    reads_revenue: bool = False  # the revenue page and CSV: its office's revenue when office-bound, else every office's
 
 
 RULES: dict[Role, RoleRule] = {
     Role.enterprise: RoleRule(office_bound=False, reach=Reach.own, lodges=True, grants_mandates=True, enterprise_bound=True),
     Role.officer: RoleRule(
-        office_bound=True, reach=Reach.office, decides=True, reads_manifests=True, tasks=frozenset({"review", "audit"}), holds_at_gate=True
+        office_bound=True,
+        reach=Reach.office,
+        decides=True,
+        reads_manifests=True,
+        tasks=frozenset({"review", "audit"}),
+        holds_at_gate=True,
+        reads_revenue=True,
     ),
     Role.inspector: RoleRule(office_bound=True, reach=Reach.office, reads_manifests=True, tasks=frozenset({"inspection"})),
     Role.gate: RoleRule(office_bound=True, reach=Reach.none, checks_at_gate=True),  # gate checks and its office's feed
@@ -48,7 +55,7 @@ RULES: dict[Role, RoleRule] = {
     Role.scanner: RoleRule(office_bound=True, reach=Reach.none),  # uploads X-ray scans (POST /api/v1/scans)
     # X-ray images, through their tasks
     Role.image_analyst: RoleRule(office_bound=True, reach=Reach.none, tasks=frozenset({"image_review"})),
-    Role.analyst: RoleRule(office_bound=False, reach=Reach.national, reads_manifests=True),
+    Role.analyst: RoleRule(office_bound=False, reach=Reach.national, reads_manifests=True, reads_revenue=True),
     Role.supervisor: RoleRule(
         office_bound=False,
         reach=Reach.national,
@@ -57,6 +64,7 @@ RULES: dict[Role, RoleRule] = {
         reads_manifests=True,
         supervises=True,
         holds_at_gate=True,
+        reads_revenue=True,
     ),
     Role.agency: RoleRule(office_bound=False, reach=Reach.none),
     Role.bank: RoleRule(office_bound=False, reach=Reach.none),  # confirms duty payments (POST /api/v1/payments)
@@ -68,6 +76,7 @@ RULES: dict[Role, RoleRule] = {
         reads_manifests=True,
         supervises=True,
         holds_at_gate=True,
+        reads_revenue=True,
     ),
 }
 
@@ -79,6 +88,7 @@ DECIDERS = frozenset(r for r, rule in RULES.items() if rule.decides)
 SUPERVISORS = frozenset(r for r, rule in RULES.items() if rule.supervises)
 GATE_CHECKERS = frozenset(r for r, rule in RULES.items() if rule.checks_at_gate)
 GATE_HOLDERS = frozenset(r for r, rule in RULES.items() if rule.holds_at_gate)
+REVENUE_READERS = frozenset(r for r, rule in RULES.items() if rule.reads_revenue)
 TASK_WORKERS = frozenset(r for r, rule in RULES.items() if rule.tasks)  # see only their tasks' declarations
 
 

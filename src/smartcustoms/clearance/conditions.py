@@ -3,7 +3,14 @@
 A condition is `(session, declaration) -> list[Unmet]`: empty when it holds. The declaration is
 released when every registered condition holds. This module registers today's: every check the
 lane asked for is done and passed, nothing is held, the declaration is not withdrawn or rejected.
-Later areas (duty paid or guaranteed, agencies agreed) call `register` from their own module.
+Duties paid, guaranteed or nothing to pay is registered here too (duty is a lower layer, so this
+module imports it: every process that can release, web, CLI, workers, tests, imports this module).
+
+A condition that changes something to hold (the duty condition secures unpaid duties against a
+guarantee) registers a `preview` too: a read that changes nothing. `unmet(..., preview=True)`
+uses only previews (the declaration read shows why it is not released), and a condition with a
+preview acts only when every condition before it holds, so a guarantee is never debited for a
+declaration something else still stops.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from smartcustoms.declaration.models import Declaration, Status
+from smartcustoms.duty import service as duty
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.task import service as tasks
 from smartcustoms.task.models import Task, TaskKind, TaskStatus
@@ -29,28 +37,35 @@ class Unmet:
 
 
 Condition = Callable[[Session, Declaration], list[Unmet]]
-_registry: dict[str, Condition] = {}
+_registry: dict[str, tuple[Condition, Condition | None]] = {}
 _lock = threading.Lock()
 
 
-def register(name: str, condition: Condition) -> Condition:
-    """Add (or replace) a named release condition; returns it, so it can decorate."""
+def register(name: str, condition: Condition, *, preview: Condition | None = None) -> Condition:
+    """Add (or replace) a named release condition, with its side-effect-free `preview` if it changes anything; returns it."""
     with _lock:
-        _registry[name] = condition
+        _registry[name] = (condition, preview)
     return condition
 
 
 def registered() -> dict[str, Condition]:
     """The conditions by name, in the order they were registered."""
     with _lock:
-        return dict(_registry)
+        return {name: c for name, (c, _) in _registry.items()}
 
 
-def unmet(session: Session, declaration: Declaration) -> list[Unmet]:
-    """Every release condition that does not hold for the declaration (empty: it may be released)."""
+def unmet(session: Session, declaration: Declaration, *, preview: bool = False) -> list[Unmet]:
+    """Every release condition that does not hold for the declaration (empty: it may be released).
+
+    `preview`: change nothing (a read). Otherwise a condition with a preview acts only when the
+    conditions before it hold; after one that does not, its preview answers.
+    """
+    with _lock:
+        entries = list(_registry.values())
     found: list[Unmet] = []
-    for condition in registered().values():
-        found += condition(session, declaration)
+    for condition, look in entries:
+        use = look if look is not None and (preview or found) else condition
+        found += use(session, declaration)
     return found
 
 
@@ -125,3 +140,16 @@ def not_closed(session: Session, declaration: Declaration) -> list[Unmet]:
 register("checks_done_and_passed", checks_done_and_passed)
 register("not_held", not_held)
 register("not_closed", not_closed)
+
+
+def duties_settled(session: Session, declaration: Declaration) -> list[Unmet]:
+    """Duties paid, guaranteed (unpaid duties are secured against the importer's guarantee now) or nothing to pay."""
+    return [Unmet(u.code, u.message) for u in duty.release_condition(session, declaration)]
+
+
+def duties_settled_preview(session: Session, declaration: Declaration) -> list[Unmet]:
+    """The duty condition as a read: would it hold (a guarantee in force covering what is unpaid counts), changing nothing."""
+    return [Unmet(u.code, u.message) for u in duty.release_preview(session, declaration)]
+
+
+register("duties_settled", duties_settled, preview=duties_settled_preview)

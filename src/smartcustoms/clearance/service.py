@@ -4,13 +4,17 @@ lodge → assess → (review) → (inspection) → release. `proceed` is the one
 next step of a declaration: open the next check the lane (or a finished check) asks for, wait for
 open checks, or release when every release condition holds. Green is released in the lodging
 request; yellow gets a review task; red an inspection task; blue is released and audited after.
+Duties paid, guaranteed or nothing to pay is one of the conditions: a declaration only its unpaid
+duties stop waits in `duty_assessed` until the bank's payment, which releases it (`pay`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import contextlib
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor
@@ -19,6 +23,10 @@ from smartcustoms.clearance import conditions, settings
 from smartcustoms.declaration import domain as declaration_domain
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.declaration.models import Declaration, Status
+from smartcustoms.duty import payments
+from smartcustoms.duty import service as duty
+from smartcustoms.duty.models import Guarantee, Payment
+from smartcustoms.errors import NotFound, ValidationFailed
 from smartcustoms.kit.db import appends_held
 from smartcustoms.release import service as releases
 from smartcustoms.review import service as review
@@ -32,6 +40,7 @@ STATUS_OF = {
     TaskKind.inspection: Status.under_inspection,
     TaskKind.image_review: Status.under_inspection,
 }
+AWAITING_PAYMENT = frozenset({"duty_unpaid"})  # only duties stop the release: the declaration waits in `duty_assessed`
 STOPPED = frozenset({Status.held, Status.lodged, Status.accepted}) | declaration_domain.TERMINAL
 
 
@@ -48,6 +57,7 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
     with session.no_autoflush, appends_held(session):
         a = selectivity.assess_and_route(session, decl=decl, now=now)
     proceed(session, declaration=decl, now=now)
+    assess_duties(session, declaration=decl, now=now)
     shown = selectivity.view(a, principal=principal, decl=decl)
     receipt = {**receipt, "status": decl.status.value, "assessment": {k: shown[k] for k in ("lane", "check", "message")}}
     decl.receipt = receipt
@@ -55,11 +65,26 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
 
 
 def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, principal: Principal, now: datetime) -> Declaration:
-    """Amend a declaration and assess the new version; one newly assessed goes on to its lane's path."""
+    """Amend a declaration and assess the new version (risk, and duties if they were assessed); then its next step.
+
+    One newly assessed goes on to its lane's path; one waiting for its duties is released if they are now covered.
+    """
     decl = selectivity.amend(session, number=number, patch=patch, reason=reason, principal=principal, now=now)
-    if decl.status is Status.assessed:
+    assess_duties(session, declaration=decl, now=now)
+    if decl.status in (Status.assessed, Status.duty_assessed):
         proceed(session, declaration=decl, now=now)
     return decl
+
+
+def assess_duties(session: Session, *, declaration: Declaration, now: datetime) -> None:
+    """Assess an import's duties for its current version (at lodging, after an amendment: the difference is recorded).
+
+    Once per version; one that cannot be assessed is left to the duty release condition, which says why.
+    """
+    if declaration.kind != "import" or declaration.status in (Status.rejected, Status.withdrawn):
+        return
+    with contextlib.suppress(ValidationFailed, NotFound):
+        duty.assess(session, declaration=declaration, now=now)
 
 
 def review_first(session: Session, *, office: str) -> bool:
@@ -91,7 +116,11 @@ def proceed(session: Session, *, declaration: Declaration, now: datetime, actor:
                 declaration_service.transition(session, decl=decl, to=to, actor=actor, now=now, reason=f"Lane {lane}: {kind.value} opened.")
             tasks.open_task(session, declaration=decl, kind=kind, actor=actor, now=now)
             return f"opened:{kind.value}"
-    if conditions.unmet(session, decl):
+    found = conditions.unmet(session, decl)
+    if found:
+        if all(u.code in AWAITING_PAYMENT for u in found) and decl.status is not Status.duty_assessed:
+            reason = " ".join(u.message for u in found)
+            declaration_service.transition(session, decl=decl, to=Status.duty_assessed, actor=actor, now=now, reason=reason)
         return "unmet"
     release(session, declaration=decl, actor=actor, now=now)
     if lane == "blue" and not any(t.kind is TaskKind.audit for t in tasks.tasks_of(session, declaration_id=decl.id)):
@@ -118,3 +147,37 @@ def decide(
         else:
             proceed(session, declaration=decl, now=now)
     return task
+
+
+def pay(
+    session: Session, *, number: str, amount: str, reference: str, payer: str | None, principal: Principal, now: datetime
+) -> tuple[Payment, bool]:
+    """A bank's payment of a declaration's duties, then the declaration's next step: released if nothing else stops it.
+
+    (payment, True) when the reference was already recorded (nothing changes then).
+    """
+    row, replayed = payments.pay(session, number=number, amount=amount, reference=reference, payer=payer, principal=principal, now=now)
+    if not replayed:
+        decl = session.get(Declaration, row.declaration_id)
+        assert decl is not None
+        proceed(session, declaration=decl, now=now)
+    return row, replayed
+
+
+def add_guarantee(session: Session, *, uscc: str, amount: str, expires: date | None, actor: Actor, now: datetime) -> Guarantee:
+    """Register an enterprise's guarantee, then take each of its declarations waiting for duties (oldest first) a step on.
+
+    Those the new balance covers are released now; the rest keep waiting.
+    """
+    row = payments.add_guarantee(session, uscc=uscc, amount=amount, expires=expires, actor=actor, now=now)
+    waiting = select(Declaration).where(Declaration.status == Status.duty_assessed, Declaration.trader_uscc == uscc)
+    for decl in session.scalars(waiting.order_by(Declaration.id)).all():
+        proceed(session, declaration=decl, now=now)
+    return row
+
+
+def waiting_for(session: Session, declaration: Declaration) -> list[conditions.Unmet]:
+    """The release conditions that do not hold now, as a read (changes nothing); empty once released, withdrawn or rejected."""
+    if declaration.status in declaration_domain.TERMINAL:
+        return []
+    return conditions.unmet(session, declaration, preview=True)

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from smartcustoms.clearance import service as clearance
 from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_runtime
 from smartcustoms.duty import payments, report
 from smartcustoms.errors import NotFound
@@ -76,10 +77,12 @@ def add(
     expires: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Last day in force (YYYY-MM-DD)")] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Register a guarantee; releases against it debit the balance, payments restore it."""
+    """Register a guarantee; releases against it debit the balance, payments restore it; waiting declarations it covers are released."""
     rt = make_runtime()
     with handled(json_output), rt.write() as s:
-        row = payments.add_guarantee(s, uscc=uscc, amount=amount, expires=expires.date() if expires else None, actor=OPERATOR, now=utcnow())
+        row = clearance.add_guarantee(
+            s, uscc=uscc, amount=amount, expires=expires.date() if expires else None, actor=OPERATOR, now=utcnow()
+        )
         out = payments.read_guarantee(row)
     rt.stop()
     emit_json(out) if json_output else console.print(f"guarantee {out['id']} for {uscc}: {out['amount']} CNY")
@@ -120,7 +123,10 @@ def revenue(
         writer.writeheader()
         writer.writerows(out["rows"])
     else:
-        table = Table(*report.COLUMNS, title=f"revenue {out['from']} to {out['to']}: {out['total']} CNY, recovered {out['recovered']}")
+        table = Table(
+            *report.COLUMNS,
+            title=f"revenue {out['from']} to {out['to']}: {out['total']} CNY, recovered {out['recovered']}, refunds due {out['refunds_due']}",
+        )
         for r in out["rows"]:
             table.add_row(*(str(r[c]) for c in report.COLUMNS))
         console.print(table)

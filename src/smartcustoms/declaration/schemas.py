@@ -216,6 +216,11 @@ class DeclarationRead(DeclarationSummary):
         default_factory=list,
         description="Reviewing officers' questions and the enterprise's answers: {id, question, asked_at, answer, ...}",
     )
+    release_conditions: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Why the declaration is not released yet: each release condition that does not hold, {code, message} "
+        "(e.g. `duty_unpaid` until the bank's payment or a guarantee); empty once released, withdrawn or rejected.",
+    )
 
 
 class DeclarationPage(BaseModel):

@@ -7,10 +7,10 @@ threshold is waived.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from smartcustoms.errors import Problem
 from smartcustoms.kit.types import round_money as fen
@@ -194,3 +194,15 @@ def assess(goods: Goods) -> Assessment:
     totals = {t: ZERO if t in waived else v for t, v in sums.items()}
     totals["total"] = sum(totals.values(), ZERO)
     return Assessment(tuple(out), totals, waived)
+
+
+ASSESSED_ON = ("quantity", "unit", "value", "origin", "hs_code", "net_mass_kg")  # what of an item the duties depend on
+
+
+def goods_differ(declared: Mapping[str, Any], found: Mapping[str, Any]) -> bool:
+    """Whether the goods as found differ from those declared in anything the duties are assessed on."""
+
+    def key(p: Mapping[str, Any]) -> list[tuple[str, ...]]:
+        return [tuple(str(i.get(k, "")) for k in ASSESSED_ON) for i in p.get("items") or []]
+
+    return key(declared) != key(found)

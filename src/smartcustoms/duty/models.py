@@ -28,14 +28,20 @@ class DutyStatus(enum.StrEnum):
 
 
 class DutyAssessment(Base):
-    """The duties of one version of a declaration; `difference_fen` against the version assessed before (recovered > 0, refund < 0)."""
+    """The duties of one version of a declaration; `difference_fen` against the assessment before (recovered > 0, refund < 0).
+
+    `source`: `lodging` (the first), `amendment` (a new version), `inspection` (the version as the
+    inspection found the goods: revision 1, 2, ... of the same version).
+    """
 
     __tablename__ = "duty_assessment"
-    __table_args__ = (UniqueConstraint("declaration_id", "version"), Index("ix_duty_assessment_at", "assessed_at"))
+    __table_args__ = (UniqueConstraint("declaration_id", "version", "revision"), Index("ix_duty_assessment_at", "assessed_at"))
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
     declaration_id: Mapped[int] = mapped_column(ForeignKey("declaration.id"))
     version: Mapped[int]
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    source: Mapped[str] = mapped_column(String(16), default="lodging", server_default="lodging")
     office: Mapped[str] = mapped_column(String(8))
     total_fen: Mapped[int] = mapped_column(BigInteger)
     difference_fen: Mapped[int] = mapped_column(BigInteger, default=0)

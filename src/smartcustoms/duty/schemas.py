@@ -37,6 +37,18 @@ class Waived(BaseModel):
     amount: Money
 
 
+class Reassessment(BaseModel):
+    """An assessment after the first: a new version (amendment) or the goods as an inspection found them."""
+
+    version: int
+    revision: int = Field(description="0 for the version as declared; 1, 2, ... for inspection findings on it")
+    source: Literal["amendment", "inspection"]
+    total: Money
+    difference: Money = Field(description="Against the assessment before: positive recovered, negative a refund due")
+    kind: Literal["recovered", "refund_due", "unchanged"]
+    assessed_at: str
+
+
 class DutiesRead(BaseModel):
     """A declaration's duties."""
 
@@ -45,6 +57,9 @@ class DutiesRead(BaseModel):
     totals: DutyTotals
     status: Literal["unpaid", "guaranteed", "paid"]
     waived: list[Waived]
+    reassessments: list[Reassessment] = Field(default_factory=list, description="Every reassessment, oldest first")
+    recovered: Money = Field(default="0.00", description="Revenue recovered: the sum of the reassessments' increases")
+    refund_due: Money = Field(default="0.00", description="What was paid beyond the duties now due")
 
 
 class PaymentCreate(BaseModel):

@@ -25,6 +25,7 @@ from smartcustoms.auth.service import Principal
 from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.declaration.service import transition
+from smartcustoms.duty import service as duty
 from smartcustoms.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType, ValidationFailed
 from smartcustoms.inspection import domain, resolution
 from smartcustoms.inspection.models import Instruction, Photo
@@ -195,6 +196,9 @@ def complete(
         "passed": not verdict.hit,  # clearance's release condition: a discrepancy stops release until an officer decides
         "completed_by": principal.name,
     }
+    recovered = reassess(session, decl=decl, findings=stored, principal=principal, now=now) if verdict.hit else Decimal(0)
+    if recovered:
+        result["revenue_recovered"] = str(recovered)
     tasks.finish(session, task=task, result=result, actor=principal.actor(), now=now)
     outcomes.record_outcome(
         session,
@@ -202,7 +206,7 @@ def complete(
         source="inspection",
         hit=verdict.hit,
         critical=verdict.critical,
-        revenue_recovered=Decimal(0),  # the duty consequences are assessed on the amended declaration
+        revenue_recovered=recovered,  # the duties as found less as declared (a refund due counts zero)
         finding=verdict.summary or text,
         principal=principal,
         now=now,
@@ -210,6 +214,20 @@ def complete(
     if verdict.hit and decl.status is not Status.held:
         transition(session, decl=decl, to=Status.held, actor=principal.actor(), now=now, reason=f"Inspection found: {verdict.summary}")
     return task, verdict
+
+
+def reassess(session: Session, *, decl: Declaration, findings: list[dict[str, Any]], principal: Principal, now: datetime) -> Decimal:
+    """Reassess the duties with the goods as found; the revenue recovered (CNY, zero when none or a refund is due).
+
+    Goods that cannot be assessed as found (no tariff line, no exchange rate) recover nothing here;
+    the duty release condition still stops the release and says why.
+    """
+    try:
+        found = resolution.corrected(decl.payload, findings)  # what amend-and-continue would make the declaration
+        row = duty.reassess_as_found(session, declaration=decl, found=found, actor=principal.actor(), now=now)
+    except (ValidationFailed, NotFound):
+        return Decimal(0)
+    return duty.from_fen(row.difference_fen) if row is not None and row.difference_fen > 0 else Decimal(0)
 
 
 def give_instruction(session: Session, *, task_id: int, text: Any, step_id: Any, principal: Principal, now: datetime) -> Instruction:

@@ -194,6 +194,20 @@ def rates_on(session: Session, *, code: str, on: date) -> Rates | None:
     return Rates(declared=code, line=lines[best], preferences=prefs)
 
 
+def rates_on_many(session: Session, *, codes: Iterable[str], on: date) -> dict[str, Rates | None]:
+    """`rates_on` for many declared codes at once, in two queries (the lines, then the chosen lines' preferences)."""
+    wanted = {code: domain.candidate_codes(code) for code in set(codes)}
+    everything = {c for cands in wanted.values() for c in cands}
+    lines = {ln.code: ln for ln in session.scalars(_in_force(TariffLine, everything, on))} if everything else {}
+    best = {code: domain.longest({c: lines[c] for c in cands if c in lines}) for code, cands in wanted.items()}
+    chosen = {b for b in best.values() if b is not None}
+    prefs: dict[str, list[PreferentialRate]] = {b: [] for b in chosen}
+    if chosen:
+        for p in session.scalars(_in_force(PreferentialRate, chosen, on).order_by(PreferentialRate.agreement)):
+            prefs[p.code].append(p)
+    return {code: None if b is None else Rates(declared=code, line=lines[b], preferences=tuple(prefs[b])) for code, b in best.items()}
+
+
 def lookup(session: Session, *, code: str, on: date) -> Rates:
     """`rates_on`, refusing a malformed code (422) and an unknown one (404, code `tariff_code_unknown`)."""
     if not _DECLARED.fullmatch(code):

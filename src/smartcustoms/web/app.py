@@ -29,7 +29,7 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import SmartCustomsError, TooManyRequests, Unauthorized
 from smartcustoms.kit.text import DATE_ERROR, INVISIBLE_ERROR
 from smartcustoms.runtime import Runtime
-from smartcustoms.web import assist_pages, desk_pages, field_pages, office_pages, pages, portal, release_pages, xray_pages
+from smartcustoms.web import assist_pages, desk_pages, field_pages, office_pages, pages, portal, release_pages, revenue_pages, xray_pages
 from smartcustoms.web.api import (
     admin,
     declarations,
@@ -193,6 +193,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(field_pages.router)
     app.include_router(assist_pages.router)
     app.include_router(xray_pages.router)
+    app.include_router(revenue_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _build_routes(app)
 

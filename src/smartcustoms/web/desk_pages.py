@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from smartcustoms.auth.roles import SUPERVISORS, TASK_WORKERS
+from smartcustoms.auth.roles import REVENUE_READERS, SUPERVISORS, TASK_WORKERS
 from smartcustoms.auth.service import Principal
 from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import repository
@@ -49,7 +49,7 @@ AGE = N_("%(days)s d %(hours)s h")
 
 
 def desk_links(who: Principal | None) -> list[tuple[str, str]]:
-    """The desk's links the header shows this user (by the role rules): the work queue, the roster."""
+    """The desk's links the header shows this user (by the role rules): the work queue, the roster, revenue."""
     if who is None:
         return []
     links = []
@@ -59,6 +59,8 @@ def desk_links(who: Principal | None) -> list[tuple[str, str]]:
         links.append(("/tasks", N_("Office tasks")))
     if who.role in ROSTER_KEEPERS:
         links.append(("/roster", N_("Roster")))
+    if who.role in REVENUE_READERS:
+        links.append(("/revenue", N_("Revenue")))
     return links
 
 

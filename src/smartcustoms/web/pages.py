@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth import sessions
-from smartcustoms.auth.roles import TASK_WORKERS
+from smartcustoms.auth.roles import REVENUE_READERS, TASK_WORKERS
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import repository
 from smartcustoms.declaration import service as declaration_service
@@ -116,6 +116,7 @@ def _csrf_for(request: Request, purpose: str = "session") -> str:
 
 
 templates.env.globals["csrf_token"] = _csrf_for
+templates.env.globals["revenue_readers"] = REVENUE_READERS
 
 
 def problem(request: Request, who: Principal | None, error: SmartCustomsError) -> Response:

@@ -117,7 +117,10 @@ def _read(s: Any, decl: Declaration, who: Principal) -> DeclarationRead:
     a = selectivity.latest(s, declaration_id=decl.id)
     shown = selectivity.view(a, principal=who, decl=decl) if a is not None else None
     queries = review.queries_of(s, declaration_id=decl.id)
-    return DeclarationRead(**base, declaration=decl.payload, events=events, documents=docs, assessment=shown, queries=queries)
+    waiting = [{"code": u.code, "message": u.message} for u in clearance.waiting_for(s, decl)]
+    return DeclarationRead(
+        **base, declaration=decl.payload, events=events, documents=docs, assessment=shown, queries=queries, release_conditions=waiting
+    )
 
 
 @router.get("/statistics/rejections", responses=ERRORS, summary="Rejection statistics")

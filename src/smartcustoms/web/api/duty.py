@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from smartcustoms.auth.models import Role
+from smartcustoms.clearance import service as clearance
 from smartcustoms.declaration import service as declaration_service
 from smartcustoms.duty import payments
 from smartcustoms.duty import service as duty_service
@@ -82,9 +83,12 @@ def duties(rt: RuntimeDep, who: PrincipalDep, number: Number) -> Any:
 
 @router.post("/api/v1/payments", status_code=201, response_model=PaymentRead, responses=ERRORS, summary="Confirm a payment (bank)")
 def pay(rt: RuntimeDep, who: PrincipalDep, body: PaymentCreate, response: Response) -> PaymentRead:
-    """A bank confirms a payment of the duties due on a declaration; the same reference again answers 200 with the first."""
+    """A bank confirms a payment of the duties due on a declaration, which releases it if nothing else stops it.
+
+    The same reference again answers 200 with the first payment.
+    """
     with rt.write() as s:
-        row, replay = payments.pay(
+        row, replay = clearance.pay(
             s, number=body.declaration, amount=body.amount, reference=body.reference, payer=body.payer, principal=who, now=utcnow()
         )
         acc = duty_service.account(s, row.declaration_id)
@@ -102,10 +106,13 @@ def pay(rt: RuntimeDep, who: PrincipalDep, body: PaymentCreate, response: Respon
 
 @router.post("/api/v1/guarantees", status_code=201, response_model=GuaranteeRead, responses=ERRORS, summary="Add a guarantee (admin)")
 def add_guarantee(rt: RuntimeDep, who: PrincipalDep, body: GuaranteeCreate) -> Any:
-    """Register an enterprise's guarantee; releases against it debit the balance, payments restore it."""
+    """Register an enterprise's guarantee; releases against it debit the balance, payments restore it.
+
+    The enterprise's declarations waiting for their duties are released now when the balance covers them.
+    """
     who.require(Role.admin)
     with rt.write() as s:
-        row = payments.add_guarantee(s, uscc=body.uscc, amount=body.amount, expires=body.expires, actor=who.actor(), now=utcnow())
+        row = clearance.add_guarantee(s, uscc=body.uscc, amount=body.amount, expires=body.expires, actor=who.actor(), now=utcnow())
         return payments.read_guarantee(row)
 
 
