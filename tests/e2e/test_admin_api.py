@@ -260,6 +260,7 @@ def test_supervisors_read_the_journal_oldest_first(client: TestClient, world: Wo
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert [e["action"] for e in entries if not e["action"].startswith("reference.")] == ["enterprise.added"] * 3 + [
         "mandate.granted",
+        "risk.selectivity_set",  # the world's setting without a random draw
         "tariff.loaded",  # the world's SAMPLE schedule and preferences, and each enterprise's guarantee
         "tariff.loaded",
         "guarantee.added",
@@ -286,6 +287,8 @@ def test_enterprise_users_and_other_officials_cannot_read_the_journal(client: Te
 
 DUMMY = {
     "number": "224820261000000001",
+    "office": "2248",
+    "hold_id": "1",
     "uscc": BROKER,
     "code": "851713",
     "currency": "USD",
