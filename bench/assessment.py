@@ -198,7 +198,7 @@ def build(url: str, workdir: Path, *, seed: int, history: int, today: date, step
     from smartcustoms.auth import service as auth_service
     from smartcustoms.auth.models import Role
     from smartcustoms.config import Settings
-    from smartcustoms.demo import DEMO_RULES
+    from smartcustoms.demo.risk import DEMO_RULES
     from smartcustoms.kit.clock import utcnow
     from smartcustoms.party import service as party_service
     from smartcustoms.party.models import CreditRating

@@ -7,8 +7,10 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from smartcustoms import demo
+from smartcustoms.gate.models import GateCheck, GateExit
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.runtime import Runtime
 from tests.conftest import example
@@ -17,6 +19,12 @@ from tests.conftest import example
 def test_after_the_demo_lanes_follow_the_targets_and_the_readme_example_lodges_green(rt: Runtime, client: TestClient) -> None:
     report = demo.load(rt, declarations=300, now=utcnow())  # what `smartcustoms demo --declarations 300` does
     analyst = {"Authorization": f"Bearer {report.tokens['analyst']}"}
+    # The whole path: some of office 2248's releases have left the port through the demo's gate, once each.
+    with rt.read() as s:
+        exits = s.execute(select(GateExit.release_number, GateExit.container)).all()
+        passes = s.scalar(select(func.count()).select_from(GateCheck).where(GateCheck.decision == "pass"))
+    assert report.gated_out == len(exits) == passes > 5 and len(set(exits)) == len(exits)
+    assert demo.load(rt, declarations=300, now=utcnow()).gated_out == 0  # again: nothing leaves twice
     shares = client.get("/api/v1/risk/selectivity/shares", headers=analyst).json()
     targets = shares["targets"]
     assert (targets["red_rate"], targets["yellow_rate"], targets["random_rate"]) == (0.03, 0.07, 0.03)

@@ -172,7 +172,14 @@ def demo(
         )
     rt.stop()
     if json_output:
-        emit_json({"enterprises_added": report.enterprises, "declarations_added": report.declarations, "tokens": report.tokens})
+        emit_json(
+            {
+                "enterprises_added": report.enterprises,
+                "declarations_added": report.declarations,
+                "gated_out": report.gated_out,
+                "tokens": report.tokens,
+            }
+        )
         return
     table = Table(title=f"Demo users (web password: {demo_data.DEMO_PASSWORD})")
     table.add_column("user")
@@ -180,7 +187,9 @@ def demo(
     for name, token in report.tokens.items():
         table.add_row(name, token)
     console.print(table)
-    console.print(f"{report.enterprises} enterprises and {report.declarations} declarations added.")
+    console.print(
+        f"{report.enterprises} enterprises and {report.declarations} declarations added; {report.gated_out} containers left the port."
+    )
 
 
 @app.command()
