@@ -137,3 +137,45 @@ def test_an_amendment_lowering_the_value_records_a_refund_due_difference(
     [again] = duties["reassessments"]
     assert (again["source"], again["version"], again["kind"], again["difference"]) == ("amendment", 2, "refund_due", str(lower - TOTAL))
     assert (duties["totals"]["total"], duties["recovered"], duties["refund_due"]) == (str(lower), "0.00", "0.00")  # nothing was paid
+
+
+def test_an_amendment_raising_the_duties_during_review_reaches_the_risk_engine_as_a_review_hit(
+    client: TestClient, world: World, rt: Runtime, under_review: None
+) -> None:
+    number = lodge(client, world)
+    items: list[dict[str, Any]] = example()["items"]
+    items[1]["value"] = "36000.00"  # the battery packs were invoiced at half their price
+    r = client.post(
+        f"{API}/declarations/{number}/amendments",
+        json={"patch": {"items": items}, "reason": "The officer's query: the battery packs' invoice was a pro forma."},
+        headers=world.headers("broker"),
+    )
+    assert r.status_code == 200, r.text
+    higher = by_hand([Decimal("216000.00"), Decimal("36000.00"), Decimal("240.00")])
+    [review] = [t for t in client.get(f"{API}/tasks", headers=world.headers("officer")).json()["items"] if t["declaration"] == number]
+    r = client.post(
+        f"{API}/tasks/{review['id']}/decision", json={"decision": "accept", "reason": "Amended as asked."}, headers=world.headers("officer")
+    )
+    assert r.status_code == 200, r.text
+    with rt.read() as s:
+        [(source, hit, recovered)] = s.execute(
+            select(Outcome.source, Outcome.hit, Outcome.revenue_recovered).where(Outcome.number == number)
+        ).all()
+        labelled = s.scalars(select(HistoryRecord.revenue_recovered).where(HistoryRecord.declaration_id.like(f"{number}/%"))).all()
+    assert (source, hit, Decimal(recovered)) == ("review", True, higher - TOTAL) and higher > TOTAL
+    # the labelled rows `risk retrain` learns from share it among the items
+    assert labelled and abs(sum(x or 0 for x in labelled) - float(higher - TOTAL)) < 0.01
+
+
+def test_a_review_accepting_an_unchanged_declaration_records_a_clean_outcome(
+    client: TestClient, world: World, rt: Runtime, under_review: None
+) -> None:
+    number = lodge(client, world)
+    [review] = [t for t in client.get(f"{API}/tasks", headers=world.headers("officer")).json()["items"] if t["declaration"] == number]
+    r = client.post(
+        f"{API}/tasks/{review['id']}/decision", json={"decision": "accept", "reason": "Papers in order."}, headers=world.headers("officer")
+    )
+    assert r.status_code == 200, r.text
+    with rt.read() as s:
+        rows = s.execute(select(Outcome.source, Outcome.hit, Outcome.revenue_recovered).where(Outcome.number == number)).all()
+    assert [(src, hit, Decimal(rev)) for src, hit, rev in rows] == [("review", False, Decimal(0))]

@@ -142,11 +142,33 @@ def decide(
     if decision in ("accept", "inspect", "reject"):
         decl = session.get(Declaration, task.declaration_id)
         assert decl is not None
+        if decision != "inspect":  # an inspection records its own outcome when it is completed
+            _review_outcome(session, decl=decl, rejected=decision == "reject", reason=reason, principal=principal, now=now)
         if decision == "reject":
             declaration_service.transition(session, decl=decl, to=Status.rejected, actor=principal.actor(), now=now, reason=reason)
         else:
             proceed(session, declaration=decl, now=now)
     return task
+
+
+def _review_outcome(session: Session, *, decl: Declaration, rejected: bool, reason: str, principal: Principal, now: datetime) -> None:
+    """What the review found, for the risk engine's labels: a hit when the declaration is rejected or when
+    amendments made since lodging raised its duties (the revenue recovered: the sum of those increases)."""
+    if principal.role not in selectivity.OUTCOME_ROLES or (principal.office and principal.office != decl.office):
+        return  # outcomes are the office's officers' and supervisors' (record_outcome's rule); nobody else decides reviews
+    increases = [a.difference_fen for a in duty.history(session, decl.id) if a.source == "amendment" and a.difference_fen > 0]
+    recovered = duty.from_fen(sum(increases))
+    selectivity.record_outcome(
+        session,
+        decl=decl,
+        source="review",
+        hit=rejected or recovered > 0,
+        critical=0,
+        revenue_recovered=recovered,
+        finding=reason,
+        principal=principal,
+        now=now,
+    )
 
 
 def pay(
