@@ -33,9 +33,7 @@ import secrets
 import sys
 from typing import Any
 
-import httpx
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import text
 
@@ -106,7 +104,7 @@ class ClearanceLoad(lodging.Load):
         self.paths = {k: lodging.LODGE_PATH for k in KINDS}
         self.expected = {k: 202 for k in KINDS}
         self.headers = {k: {"Content-Type": "application/json", "Authorization": f"Bearer {self.prepared.token}"} for k in KINDS}
-        self.outcomes: list[dict[str, Any]] = []
+        self.kinds = KINDS
 
     def statuses_by_importer(self) -> dict[str, dict[str, int]]:
         """Declarations by importer and status, as stored (what the phases really did)."""
@@ -116,26 +114,6 @@ class ClearanceLoad(lodging.Load):
         for uscc, status, n in rows:
             out.setdefault(str(uscc), {})[str(status)] = int(n)
         return out
-
-    async def run(self, *, rounds: int, seconds: float, warmup: float) -> list[lodging.Phase]:
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        timeout = httpx.Timeout(lodging.REQUEST_TIMEOUT_S)
-        phases: list[lodging.Phase] = []
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-        with Progress(*columns, console=self.console, auto_refresh=False, transient=False) as progress:
-            async with contextlib.AsyncExitStack() as stack:
-                control = await stack.enter_async_context(httpx.AsyncClient(base_url=self.server.base_url, timeout=timeout))
-                clients = [
-                    await stack.enter_async_context(httpx.AsyncClient(base_url=self.server.base_url, limits=one, timeout=timeout))
-                    for _ in range(self.clients)
-                ]
-                if warmup > 0:
-                    for kind in KINDS:
-                        await self.phase(control, clients, progress, kind, 0, warmup)
-                for rnd in range(1, rounds + 1):
-                    for kind in KINDS:
-                        phases.append(await self.phase(control, clients, progress, kind, rnd, seconds))
-        return phases
 
 
 def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, Any]:

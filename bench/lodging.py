@@ -382,6 +382,7 @@ class Load:
         self.console = console
         self.run_id = secrets.token_hex(3)
         self.counter = 0
+        self.kinds: tuple[str, ...] = ("bare", "lodge")  # the phases of a round, alternated in this order
         self.bodies = {"bare": _body_maker("bare", self.run_id), "lodge": _body_maker("lodge", self.run_id)}
         self.paths = {"bare": BARE_PATH, "lodge": LODGE_PATH}
         self.expected = {"bare": 201, "lodge": 202}
@@ -521,10 +522,10 @@ class Load:
                     for _ in range(self.clients)
                 ]
                 if warmup > 0:
-                    for kind in ("bare", "lodge"):
+                    for kind in self.kinds:
                         await self.phase(control, clients, progress, kind, 0, warmup)
                 for rnd in range(1, rounds + 1):
-                    for kind in ("bare", "lodge"):
+                    for kind in self.kinds:
                         phases.append(await self.phase(control, clients, progress, kind, rnd, seconds))
         return phases
 
