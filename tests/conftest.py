@@ -89,6 +89,7 @@ NON_REFERENCE_TABLES = (
     "roster_assignment",
     "roster_officer",
     "roster_dispatch_seed",
+    "roster_load",
     "risk_outcome",
     "risk_assessment",
     "risk_selectivity_setting",

@@ -14,7 +14,7 @@ from smartcustoms.audit.service import Actor
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role, User
 from smartcustoms.errors import NotFound, ValidationFailed
-from smartcustoms.roster import domain, service
+from smartcustoms.roster import domain, repository, service
 from smartcustoms.roster.models import Assignment, Duty
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, OPERATOR
@@ -240,6 +240,51 @@ def test_many_concurrent_assignments_fill_the_caps_exactly(rt: Runtime) -> None:
             ).all()
         )
     assert per == {"p": 2, "q": 2, "r": 2}
+    _loads_agree(rt)
+
+
+def _loads_agree(rt: Runtime) -> dict[int, int]:
+    """The loads kept with the assignments equal the open assignments counted, for every officer."""
+    with rt.read() as s:
+        counted = repository.counted_loads(s)
+        ids = list(s.scalars(select(User.id)))
+        kept = service.load_of(s, ids)
+    assert {i: n for i, n in kept.items() if n} == counted
+    return counted
+
+
+def test_loads_follow_draws_and_releases_crossing_in_concurrent_transactions(rt: Runtime) -> None:
+    """Release-then-draw in one transaction while others draw: no deadlock, no lost count, caps held."""
+    for name in ("p", "q", "r"):
+        _officer(rt, name, capacity=3)
+    for i in range(6):
+        with rt.write() as s:
+            assert service.assign(s, office="2248", chapters=[1], task_ref=f"old{i}", now=NOW) is not None
+    start, errors, drawn = threading.Barrier(10), [], []  # type: threading.Barrier, list[BaseException], list[Any]
+
+    def one(i: int) -> None:
+        start.wait(10)
+        try:
+            with rt.write() as s:
+                if i < 6:  # an officer finishes a task and is given the next one in the same request
+                    service.release(s, task_ref=f"old{i}", actor=OPERATOR, now=NOW)
+                drawn.append(service.assign(s, office="2248", chapters=[1], task_ref=f"new{i}", now=NOW))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sum(d is not None for d in drawn) == 9  # 9 places, 6 freed then taken again, 3 left: 9 of the 10 new tasks
+    counted = _loads_agree(rt)
+    assert sorted(counted.values()) == [3, 3, 3]
+    with rt.write() as s:  # releasing everything brings every load back to zero
+        for i in range(10):
+            service.release(s, task_ref=f"new{i}", actor=OPERATOR, now=NOW)
+    assert _loads_agree(rt) == {}
 
 
 def test_two_first_settings_of_one_officer_at_once_take_turns(rt: Runtime) -> None:

@@ -83,6 +83,18 @@ def chapters_of(spec: str) -> frozenset[int]:
     return parsed.chapters
 
 
+def chapter_mask(chapters: Iterable[int]) -> str:
+    """The chapters as 97 characters, '1' at chapter n's place (1-based) and '0' elsewhere: stored beside the spec."""
+    held = set(chapters)
+    return "".join("1" if n in held else "0" for n in range(FIRST_CHAPTER, LAST_CHAPTER + 1))
+
+
+def mask_pattern(chapters: Iterable[int]) -> str:
+    """A LIKE pattern matching the masks that hold every one of these chapters ('_' matches any place)."""
+    need = set(chapters)
+    return "".join("1" if n in need else "_" for n in range(FIRST_CHAPTER, LAST_CHAPTER + 1))
+
+
 def task_chapter_problems(chapters: Iterable[int], *, pointer: str = "/chapters") -> list[Problem]:
     """Problems with the chapters a task needs (every chapter of the declaration's items)."""
     bad = sorted({c for c in chapters if not FIRST_CHAPTER <= c <= LAST_CHAPTER})

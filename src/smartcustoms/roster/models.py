@@ -32,6 +32,7 @@ class OfficerProfile(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     chapters: Mapped[str] = mapped_column(String(300))  # canonical spec, e.g. "84-85,90"
+    chapter_mask: Mapped[str] = mapped_column(String(97))  # the same chapters, '1' at chapter n's place: the draw filters on it
     capacity: Mapped[int] = mapped_column(Integer)
     duty: Mapped[Duty] = mapped_column(Enum(Duty, native_enum=False, length=3))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -49,6 +50,21 @@ class Assignment(Base):
     office: Mapped[str] = mapped_column(String(8))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class OfficerLoad(Base):
+    """How many tasks an officer holds now: kept with the assignments, in the transaction that opens or closes them.
+
+    The draw reads it for hundreds of officers instead of counting their open assignments each
+    time. A table of its own, not a column of the profile: a roster change locks the profile row
+    and may then draw, while a draw (under the office's lock) writes the loads; kept apart, the
+    two never wait on each other in opposite order. Its one writer is `roster.repository`.
+    """
+
+    __tablename__ = "roster_load"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    open_tasks: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DispatchSeed(Base):

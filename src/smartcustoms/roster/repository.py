@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.elements import ColumnElement, Label
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from smartcustoms.auth.models import Role, User
-from smartcustoms.roster.models import ROSTER_ROLES, Assignment, DispatchSeed, Duty, OfficerProfile
+from smartcustoms.roster.domain import mask_pattern
+from smartcustoms.roster.models import ROSTER_ROLES, Assignment, DispatchSeed, Duty, OfficerLoad, OfficerProfile
 
 # A transaction-scoped advisory lock per office on PostgreSQL while a draw reads loads and writes
 # assignments, keyed by a number of our own and the schema and office (several deployments may
@@ -39,34 +41,26 @@ class PoolRow(NamedTuple):
 
     user_id: int
     name: str
-    chapters: str
     capacity: int
     load: int
 
 
-def _open_load(user_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Label[int]:
-    """The number of open assignments of a user, as a correlated subquery."""
-    return (
-        select(func.count(Assignment.id))
-        .where(Assignment.user_id == user_id, Assignment.released_at.is_(None))
-        .scalar_subquery()
-        .label("load")
-    )
+_LOAD = func.coalesce(OfficerLoad.open_tasks, 0).label("load")  # no row yet: never held a task
 
 
 def load_of(session: Session, user_ids: Collection[int]) -> dict[int, int]:
-    """Open tasks per officer (every asked id present, 0 for none): the one definition of load."""
+    """Open tasks per officer (every asked id present, 0 for none): the one definition of load, kept in `roster_load`."""
     loads = dict.fromkeys(user_ids, 0)
-    if not loads:
-        return loads
-    rows = session.execute(
-        select(Assignment.user_id, func.count(Assignment.id))
-        .where(Assignment.user_id.in_(list(loads)), Assignment.released_at.is_(None))
-        .group_by(Assignment.user_id)
-    )
-    for user_id, n in rows:
-        loads[user_id] = int(n)
+    if loads:
+        rows = session.execute(select(OfficerLoad.user_id, OfficerLoad.open_tasks).where(OfficerLoad.user_id.in_(list(loads))))
+        loads.update({user_id: int(n) for user_id, n in rows})
     return loads
+
+
+def counted_loads(session: Session) -> dict[int, int]:
+    """Open assignments counted per officer (those with any): what `roster_load` must hold, for checks."""
+    stmt = select(Assignment.user_id, func.count(Assignment.id)).where(Assignment.released_at.is_(None)).group_by(Assignment.user_id)
+    return {user_id: int(n) for user_id, n in session.execute(stmt)}
 
 
 def officers(session: Session, *, office: str | None = None, name: str | None = None) -> list[OfficerRow]:
@@ -81,9 +75,10 @@ def officers(session: Session, *, office: str | None = None, name: str | None = 
             OfficerProfile.chapters,
             OfficerProfile.capacity,
             OfficerProfile.duty,
-            _open_load(User.id),
+            _LOAD,
         )
         .outerjoin(OfficerProfile, OfficerProfile.user_id == User.id)
+        .outerjoin(OfficerLoad, OfficerLoad.user_id == User.id)
         .where(User.role.in_(ROSTER_ROLES))
         .order_by(User.name)
     )
@@ -110,36 +105,46 @@ def profile(session: Session, user_id: int) -> OfficerProfile | None:
 
 # Built once: every draw runs it, for up to hundreds of officers.
 _POOL = (
-    select(User.id, User.name, OfficerProfile.chapters, OfficerProfile.capacity, _open_load(User.id))
+    select(User.id, User.name, OfficerProfile.capacity, _LOAD)
     .join(OfficerProfile, OfficerProfile.user_id == User.id)
+    .outerjoin(OfficerLoad, OfficerLoad.user_id == User.id)
     .where(
         User.office_code == bindparam("office"),
         User.active.is_(True),
         User.role.in_(bindparam("roles", expanding=True)),
         OfficerProfile.duty == Duty.on,
+        OfficerProfile.capacity > _LOAD,
+        OfficerProfile.chapter_mask.like(bindparam("mask")),
     )
 )
 
 
-def pool(session: Session, *, office: str, roles: Sequence[Role]) -> list[PoolRow]:
-    """On-duty, active officers of the office in the roles, with their caps and open loads.
+def pool(session: Session, *, office: str, roles: Sequence[Role], chapters: Collection[int] = ()) -> list[PoolRow]:
+    """On-duty, active officers of the office in the roles, under their caps and qualified for every one of the chapters.
 
     Run on the connection, not through the ORM (a third of the time for 500 rows): it reads
     assignments, which this area always writes and flushes at once.
     """
-    rows = session.connection().execute(_POOL, {"office": office, "roles": [r.value for r in roles]}).all()
+    params = {"office": office, "roles": [r.value for r in roles], "mask": mask_pattern(chapters)}
+    rows = session.connection().execute(_POOL, params).all()
     return [PoolRow(*row) for row in rows]
 
 
-def _office_lock(office: str) -> ColumnElement[Any]:
-    key = func.hashtext(func.current_schema() + literal(":") + literal(office))
+def _office_lock_of(office: ColumnElement[str]) -> ColumnElement[Any]:
+    key = func.hashtext(func.current_schema() + literal(":") + office)
     return func.pg_advisory_xact_lock(literal(DISPATCH_LOCK_CLASS, Integer), key)
+
+
+_LOCK = select(_office_lock_of(bindparam("office")))
 
 
 _SEED_AND_DRAWS = select(
     select(DispatchSeed.seed).where(DispatchSeed.office == bindparam("office")).scalar_subquery(),
     select(func.count(Assignment.id)).where(Assignment.task_ref == bindparam("task_ref")).scalar_subquery(),
 )
+
+
+_SEED_DRAWS_AND_LOCK = _SEED_AND_DRAWS.add_columns(_office_lock_of(bindparam("office")))
 
 
 def lock_office(session: Session, *, office: str, task_ref: str) -> tuple[int | None, int]:
@@ -149,16 +154,30 @@ def lock_office(session: Session, *, office: str, task_ref: str) -> tuple[int | 
     before the office's first draw) and how many assignment rows the task has ever had, which do
     not depend on it. SQLite: a writing transaction already holds the one write lock.
     """
-    stmt = _SEED_AND_DRAWS
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.add_columns(_office_lock(office))
+    stmt = _SEED_DRAWS_AND_LOCK if session.get_bind().dialect.name == "postgresql" else _SEED_AND_DRAWS
     seed, n, *_ = session.connection().execute(stmt, {"office": office, "task_ref": task_ref}).one()
     return (None if seed is None else int(seed)), int(n or 0)
 
 
+def _add_loads(session: Session, deltas: Counter[int]) -> None:
+    """Add to officers' loads (a row made at their first task), lowest id first."""
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OfficerLoad)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[OfficerLoad.user_id], set_={"open_tasks": OfficerLoad.open_tasks + ins.excluded.open_tasks}
+    )
+    rows = [{"user_id": user_id, "open_tasks": n} for user_id, n in sorted(deltas.items()) if n]
+    if rows:
+        session.connection().execute(stmt, rows)
+
+
 def add_assignments(session: Session, rows: list[dict[str, object]]) -> None:
-    """Insert assignment rows (user_id, task_ref, office, assigned_at)."""
+    """Insert assignment rows (user_id, task_ref, office, assigned_at) and count them into their officers' loads.
+
+    Called by a draw, which holds the office's lock (`lock_office`).
+    """
     session.connection().execute(insert(Assignment), rows)
+    _add_loads(session, Counter(int(str(r["user_id"])) for r in rows))
 
 
 def open_assignments(session: Session, *, task_ref: str) -> list[Assignment]:
@@ -181,10 +200,27 @@ def names_of(session: Session, user_ids: Collection[int]) -> dict[int, str]:
 
 
 def close(session: Session, assignment_ids: Collection[int], *, at: datetime) -> None:
-    """Mark assignments released (only those still open)."""
-    session.execute(
-        update(Assignment).where(Assignment.id.in_(list(assignment_ids)), Assignment.released_at.is_(None)).values(released_at=at)
-    )
+    """Mark assignments released (only those still open) and take them off their officers' loads.
+
+    Takes the lock of each office concerned first (PostgreSQL), as a draw does before it adds to
+    loads, so that a release and a draw in one transaction and the reverse in another never wait
+    on each other's rows.
+    """
+    if not assignment_ids:
+        return
+    ids = sorted(assignment_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        offices = session.scalars(select(Assignment.office).where(Assignment.id.in_(ids)).distinct())
+        for office in sorted(offices):
+            session.connection().execute(_LOCK, {"office": office})
+    closed = session.execute(
+        update(Assignment)
+        .where(Assignment.id.in_(ids), Assignment.released_at.is_(None))
+        .values(released_at=at)
+        .returning(Assignment.user_id),
+        execution_options={"synchronize_session": False},
+    ).scalars()
+    _add_loads(session, Counter({user_id: -n for user_id, n in Counter(closed).items()}))
 
 
 def seed_of(session: Session, office: str) -> int | None:

@@ -111,10 +111,19 @@ def set_officer(
     prof = repository.profile(session, user.id)
     before = None if prof is None else {"chapters": prof.chapters, "capacity": prof.capacity, "duty": prof.duty.value}
     if prof is None:
-        prof = OfficerProfile(user_id=user.id, chapters=domain.ALL_CHAPTERS, capacity=DEFAULT_CAPACITY, duty=Duty.on, updated_at=now)
+        every = domain.chapters_of(domain.ALL_CHAPTERS)
+        prof = OfficerProfile(
+            user_id=user.id,
+            chapters=domain.ALL_CHAPTERS,
+            chapter_mask=domain.chapter_mask(every),
+            capacity=DEFAULT_CAPACITY,
+            duty=Duty.on,
+            updated_at=now,
+        )
         session.add(prof)
     if parsed is not None:
         prof.chapters = parsed.spec
+        prof.chapter_mask = domain.chapter_mask(parsed.chapters)
     if capacity is not None:
         prof.capacity = capacity
     if duty is not None:
@@ -199,10 +208,9 @@ def assign(
     seed, earlier = repository.lock_office(session, office=office, task_ref=task_ref)
     ids: dict[str, int] = {}
     candidates = []
-    for row in repository.pool(session, office=office, roles=roles):
-        if need <= domain.chapters_of(row.chapters) and row.load < row.capacity:
-            ids[row.name] = row.user_id
-            candidates.append(domain.Candidate(row.name, row.capacity - row.load))
+    for row in repository.pool(session, office=office, roles=roles, chapters=need):  # qualified and under their caps
+        ids[row.name] = row.user_id
+        candidates.append(domain.Candidate(row.name, row.capacity - row.load))
     secret, fingerprint = _secret(session, office, seed, actor=actor, now=now)
     seed_ref = f"{task_ref}/{earlier}"
     drawn = domain.draw(candidates, seed_ref, secret=secret, k=k, exclude=exclude)

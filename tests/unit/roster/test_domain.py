@@ -139,3 +139,18 @@ def test_stored_specs_are_read_through_a_cache_and_must_be_valid() -> None:
         domain.chapters_of("85-84")
     assert domain.task_chapter_problems([84, 90]) == []
     assert [p.code for p in domain.task_chapter_problems([0, 84])] == ["ROS-CHP-003"]
+
+
+def test_a_mask_pattern_matches_exactly_the_masks_holding_every_needed_chapter() -> None:
+    import re
+
+    mask = domain.chapter_mask(domain.chapters_of("01,84-85,97"))
+    assert len(mask) == 97 and mask[0] == mask[83] == mask[84] == mask[96] == "1" and mask.count("1") == 4
+
+    def like(pattern: str, text: str) -> bool:
+        return re.fullmatch(pattern.replace("_", "."), text) is not None
+
+    assert like(domain.mask_pattern({84, 85}), mask)
+    assert like(domain.mask_pattern({1, 97}), mask)
+    assert not like(domain.mask_pattern({84, 86}), mask)
+    assert like(domain.mask_pattern(()), mask)  # a task needing no chapter: everyone
