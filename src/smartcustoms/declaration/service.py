@@ -176,14 +176,31 @@ def record_event(
     )
 
 
+# What a closed declaration (rejected, withdrawn) leaves to settle in areas above this one (duty gives
+# back what its guarantees secured): they install a hook here, called in the closing transaction.
+ClosedHook = Callable[[Session, Declaration, datetime], None]
+_when_closed: dict[str, ClosedHook] = {}
+
+
+def when_closed(hook: ClosedHook) -> None:
+    """Install (or replace, by its qualified name) a hook called after a declaration is rejected or withdrawn."""
+    _when_closed[f"{hook.__module__}.{hook.__qualname__}"] = hook
+
+
 def transition(session: Session, *, decl: Declaration, to: Status, actor: Actor, now: datetime, reason: str | None = None) -> Declaration:
-    """Move a declaration to another status, if the lifecycle allows; 409 and no change otherwise."""
+    """Move a declaration to another status, if the lifecycle allows; 409 and no change otherwise.
+
+    Reaching rejected or withdrawn calls the installed `when_closed` hooks in the same transaction.
+    """
     current = decl.status
     if not domain.can_transition(current, to):
         raise IllegalTransition(f"Declaration {decl.number} is {current.value}; it cannot become {to.value}.")
     decl.status = to
     decl.updated_at = now
     record_event(session, decl, event=domain.event_name(to), from_status=current, actor=actor, now=now, reason=reason)
+    if to in (Status.rejected, Status.withdrawn):
+        for hook in list(_when_closed.values()):
+            hook(session, decl, now)
     return decl
 
 
