@@ -394,8 +394,37 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
             )
     if problems:
         raise ValidationFailed("The amendment cannot be made.", problems)
-    new_raw = domain.merge_patch(decl.payload, patch)
-    decl_in, _ = _check(session, new_raw, principal=principal, now=now, lodged=decl)
+    return revise(session, decl=decl, content=domain.merge_patch(decl.payload, patch), reason=reason, principal=principal, now=now)
+
+
+def revise(
+    session: Session,
+    *,
+    decl: Declaration,
+    content: Any,
+    reason: str,
+    principal: Principal,
+    now: datetime,
+    by_declarant: bool = True,
+    note: str | None = None,
+    changed: list[str] | None = None,
+    invalid: str = "",
+) -> Declaration:
+    """Make `content` the declaration's next version: validated in full, kept with its reason, journaled `declaration.amended`.
+
+    The one amendment path: the declarant's amendment (`amend`: its parties checked too) and an
+    officer's correction to an inspection's findings (`by_declarant=False`; `note` is the event's
+    reason, `changed` what it changed, `invalid` the sentence when the content is not valid).
+    The caller checks who may amend and when. 422 and nothing stored when the content is not valid
+    or changes nothing.
+    """
+    if by_declarant:
+        decl_in, _ = _check(session, content, principal=principal, now=now, lodged=decl)
+    else:
+        parsed, problems = validate(content, catalog=catalog(session), today=now.date())
+        if parsed is None or problems:
+            raise ValidationFailed(invalid or f"The declaration has {len(problems)} problem(s); nothing was stored.", problems)
+        decl_in = parsed
     payload = decl_in.model_dump(mode="json", exclude_none=True)
     sha = domain.content_sha256(payload)
     if sha == domain.content_sha256(decl.payload):
@@ -403,7 +432,8 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
             "The amendment changes nothing.", [Problem("DEC-AMD-003", "/patch", "The amendment changes nothing in the declaration.")]
         )
     before = {"version": decl.version, "content_sha256": decl.content_sha256}
-    changed = sorted(k for k in set(payload) | set(decl.payload) if payload.get(k) != decl.payload.get(k))
+    if changed is None:
+        changed = sorted(k for k in set(payload) | set(decl.payload) if payload.get(k) != decl.payload.get(k))
     total, count = totals(decl_in)
     decl.version += 1
     decl.payload = payload
@@ -432,7 +462,7 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
         from_status=decl.status,
         actor=principal.actor(),
         now=now,
-        reason=reason,
+        reason=note or reason,
         audit_before=before,
         audit_after={"version": decl.version, "content_sha256": sha, "changed": changed},
     )
