@@ -45,6 +45,29 @@ def parse_amount(raw: str, pointer: str) -> tuple[int, list[Problem]]:
     return fen, []
 
 
+def _move(session: Session, guarantee_id: int, fen: int) -> bool:
+    """Add `fen` to a guarantee's balance (negative: a debit) by one conditional UPDATE; False when it would leave 0..amount.
+
+    PostgreSQL re-checks the condition on the row it locked, SQLite has one writer: concurrent
+    debits and restorations never take a balance below zero or above the guarantee's amount.
+    """
+    within = Guarantee.balance_fen >= -fen if fen < 0 else Guarantee.balance_fen + fen <= Guarantee.amount_fen
+    done = session.execute(
+        update(Guarantee)
+        .where(Guarantee.id == guarantee_id, within)
+        .values(balance_fen=Guarantee.balance_fen + fen)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(done, "rowcount", 0) == 1
+
+
+def _journal(session: Session, declaration: Declaration, acc: DutyAccount, action: str, *, now: datetime, after: dict[str, object]) -> None:
+    """The account changed now: flushed, and journaled on the declaration by the duty area."""
+    acc.updated_at = now
+    session.flush()
+    record(session, actor=service.ASSESSOR, action=action, subject_type="declaration", subject_id=declaration.number, now=now, after=after)
+
+
 def secure(session: Session, *, declaration: Declaration, acc: DutyAccount, amount_fen: int, now: datetime) -> bool:
     """Debit `amount_fen` from a guarantee of the importer in force whose balance covers it; False when none does.
 
@@ -53,28 +76,12 @@ def secure(session: Session, *, declaration: Declaration, acc: DutyAccount, amou
     """
     today = now.date()
     for g in service.guarantees_in_force(session, declaration.trader_uscc, today):
-        done = session.execute(
-            update(Guarantee)
-            .where(Guarantee.id == g.id, Guarantee.balance_fen >= amount_fen)
-            .values(balance_fen=Guarantee.balance_fen - amount_fen)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(done, "rowcount", 0) == 1:
+        if _move(session, g.id, -amount_fen):
             session.add(GuaranteeDebit(declaration_id=declaration.id, guarantee_id=g.id, amount_fen=amount_fen, debited_at=now))
             acc.guarantee_id = g.id
             acc.guaranteed_fen += amount_fen
             acc.status = DutyStatus.guaranteed
-            acc.updated_at = now
-            session.flush()
-            record(
-                session,
-                actor=service.ASSESSOR,
-                action="duty.guaranteed",
-                subject_type="declaration",
-                subject_id=declaration.number,
-                now=now,
-                after={"guarantee": g.id, "amount": money(amount_fen)},
-            )
+            _journal(session, declaration, acc, "duty.guaranteed", now=now, after={"guarantee": g.id, "amount": money(amount_fen)})
             return True
     return False
 
@@ -160,13 +167,7 @@ def restore(session: Session, *, declaration: Declaration, acc: DutyAccount, why
     """
     found = list(debits(session, declaration.id))
     for d in found:
-        done = session.execute(
-            update(Guarantee)
-            .where(Guarantee.id == d.guarantee_id, Guarantee.balance_fen + d.amount_fen <= Guarantee.amount_fen)
-            .values(balance_fen=Guarantee.balance_fen + d.amount_fen)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(done, "rowcount", 0) != 1:
+        if not _move(session, d.guarantee_id, d.amount_fen):
             raise GuaranteeInconsistent(
                 f"Guarantee {d.guarantee_id} cannot take back {money(d.amount_fen)} CNY of {declaration.number} without exceeding "
                 "its amount; nothing was changed. Customs will check the guarantee's records."
@@ -174,18 +175,8 @@ def restore(session: Session, *, declaration: Declaration, acc: DutyAccount, why
         d.restored_at, d.restored_by = now, why
     if found:
         acc.guaranteed_fen = max(0, acc.guaranteed_fen - sum(d.amount_fen for d in found))
-        acc.updated_at = now
-        session.flush()
-        record(
-            session,
-            actor=service.ASSESSOR,
-            action="guarantee.restored",
-            subject_type="declaration",
-            subject_id=declaration.number,
-            now=now,
-            before={"guaranteed": money(sum(d.amount_fen for d in found))},
-            after={"why": why, "debits": [{"guarantee": d.guarantee_id, "amount": money(d.amount_fen)} for d in found]},
-        )
+        debits_restored = [{"guarantee": d.guarantee_id, "amount": money(d.amount_fen)} for d in found]
+        _journal(session, declaration, acc, "guarantee.restored", now=now, after={"why": why, "debits": debits_restored})
     return found
 
 
