@@ -64,6 +64,7 @@ OTHER = _valid_uscc("91440300MA5DC7QK1")
 # (about 170 ms a hash on this machine) would make that the slowest part of the suite.
 auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NON_REFERENCE_TABLES = (
+    "guarantee_debit",
     "duty_payment",
     "duty_account",
     "duty_assessment",

@@ -18,6 +18,7 @@ from smartcustoms.adapters.webhook import HttpSender, WebhookSender
 from smartcustoms.auth import service as auth_service
 from smartcustoms.config import Settings
 from smartcustoms.declaration.numbering import NUMBER_BLOCKS, NumberBlocks
+from smartcustoms.duty import payments as _payments  # noqa: F401  (a closed declaration's guarantees are given back)
 from smartcustoms.gate.local import LocalCopy
 from smartcustoms.gate.station import Station, SyncReport
 from smartcustoms.kit.clock import utcnow

@@ -193,6 +193,7 @@ def test_query_answer_and_inspect_through_the_pages(client: TestClient, world: W
         "reason": "Contract and goods differ.",
         "by": "officer",
         "next": "inspection",
+        "declaration_version": 1,
     }
 
 

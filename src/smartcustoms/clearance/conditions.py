@@ -48,6 +48,12 @@ def register(name: str, condition: Condition, *, preview: Condition | None = Non
     return condition
 
 
+def unregister(name: str) -> None:
+    """Remove a named release condition (nothing when there is none)."""
+    with _lock:
+        _registry.pop(name, None)
+
+
 def registered() -> dict[str, Condition]:
     """The conditions by name, in the order they were registered."""
     with _lock:
@@ -101,8 +107,20 @@ def required_checks(lane: str, checks: list[Task], *, review_first: bool = False
 
 
 def checks_of(session: Session, declaration: Declaration) -> list[Task]:
-    """The declaration's check tasks (not audits), oldest first."""
-    return [t for t in tasks.tasks_of(session, declaration_id=declaration.id) if t.kind in RELEASE_CHECKS]
+    """The declaration's check tasks (not audits) that count for its newest assessment, oldest first.
+
+    An amended version is routed like a fresh assessment: a check finished on a version before the
+    newest risk assessment's (the trader amended after it) was of another content and counts no
+    more; open checks, and those finished on that version or later, count.
+    """
+    a = selectivity.latest(session, declaration_id=declaration.id)
+    assessed = a.declaration_version if a is not None else 0
+    return [
+        t
+        for t in tasks.tasks_of(session, declaration_id=declaration.id)
+        if t.kind in RELEASE_CHECKS
+        and (t.status is not TaskStatus.done or int((t.result or {}).get("declaration_version", assessed)) >= assessed)
+    ]
 
 
 def checks_done_and_passed(session: Session, declaration: Declaration) -> list[Unmet]:

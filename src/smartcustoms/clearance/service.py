@@ -67,12 +67,14 @@ def lodge(session: Session, *, raw: Any, principal: Principal, now: datetime) ->
 def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, principal: Principal, now: datetime) -> Declaration:
     """Amend a declaration and assess the new version (risk, and duties if they were assessed); then its next step.
 
-    One newly assessed goes on to its lane's path; one waiting for its duties is released if they are now covered.
+    The new version is routed like a fresh assessment (`proceed`): a check of its lane that is not
+    done for it is opened (a check finished on an earlier version counts no more), one open goes on,
+    a held declaration waits for the officer; one waiting for its duties is released if they are now
+    covered, else it waits for them again. A refused amendment raises, and the request keeps nothing.
     """
     decl = selectivity.amend(session, number=number, patch=patch, reason=reason, principal=principal, now=now)
     assess_duties(session, declaration=decl, now=now)
-    if decl.status in (Status.assessed, Status.duty_assessed):
-        proceed(session, declaration=decl, now=now)
+    proceed(session, declaration=decl, now=now)
     return decl
 
 

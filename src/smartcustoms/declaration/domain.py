@@ -15,14 +15,17 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.accepted: frozenset({S.assessed, S.held, S.rejected, S.withdrawn}),
     S.assessed: frozenset({S.under_review, S.under_inspection, S.duty_assessed, S.released, S.held, S.withdrawn}),
     S.under_review: frozenset({S.under_inspection, S.duty_assessed, S.released, S.held, S.rejected, S.withdrawn}),
-    S.under_inspection: frozenset({S.duty_assessed, S.released, S.held}),
-    S.duty_assessed: frozenset({S.released, S.held, S.under_inspection}),
+    S.under_inspection: frozenset({S.under_review, S.duty_assessed, S.released, S.held}),
+    S.duty_assessed: frozenset({S.under_review, S.under_inspection, S.released, S.held}),
     S.held: frozenset({S.under_review, S.under_inspection, S.duty_assessed, S.released, S.rejected}),
     S.released: frozenset(),
     S.rejected: frozenset(),
     S.withdrawn: frozenset(),
 }
-# Amendments are allowed until release, and never on a closed declaration.
+# Amendments are allowed until release, and never on a closed declaration. An amended version is
+# assessed again and routed like a fresh assessment (clearance.service.amend), so every status it
+# may be amended in reaches the checks its new lane asks for: under_review and under_inspection
+# from assessed, duty_assessed, under_review, under_inspection (held waits for the officer first).
 AMENDABLE: frozenset[Status] = frozenset(s for s in Status if s not in (S.released, S.rejected, S.withdrawn))
 TERMINAL: frozenset[Status] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 

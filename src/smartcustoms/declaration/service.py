@@ -11,9 +11,16 @@ from sqlalchemy.orm import Session
 
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
-from smartcustoms.auth.roles import DECIDERS, NATIONAL_ROLES, TASK_WORKERS, Reach, rule
+from smartcustoms.auth.roles import DECIDERS, NATIONAL_ROLES
 from smartcustoms.auth.service import Principal
 from smartcustoms.declaration import domain, numbering, repository, validation
+from smartcustoms.declaration.access import TaskReach as TaskReach
+from smartcustoms.declaration.access import get_own as get_own
+from smartcustoms.declaration.access import get_visible as get_visible
+from smartcustoms.declaration.access import limit_task_workers as limit_task_workers
+from smartcustoms.declaration.access import scope as scope
+from smartcustoms.declaration.access import visible as visible
+from smartcustoms.declaration.access import works_on as works_on
 from smartcustoms.declaration.models import (
     Declaration,
     DeclarationEvent,
@@ -46,70 +53,6 @@ class ClientReferenceReused(Conflict):
     """The client reference was already used for a declaration with different content."""
 
     default_code = "client_reference_reused"
-
-
-def scope(principal: Principal) -> tuple[int | None, str | None]:
-    """(enterprise id, office) limiting what the principal may see; 403 for roles that see none.
-
-    An enterprise sees what it lodged and what was lodged in its name (the owners fixed at
-    lodging, never the content); office roles see their office, and nothing without one; a
-    supervisor with an office sees that office, one without (headquarters) every office.
-    """
-    reach = rule(principal.role).reach
-    if reach is Reach.own:
-        return (principal.enterprise_id if principal.enterprise_id is not None else 0), None
-    if reach is Reach.national:
-        return None, (principal.office if rule(principal.role).office_optional else None)
-    if reach is Reach.office:
-        if not principal.office:
-            raise Forbidden(f"Your {principal.role.value} user has no customs office, so it sees no declarations.", code="no_office")
-        return None, principal.office
-    raise Forbidden(f"The {principal.role.value} role has no access to declarations.")
-
-
-def visible(principal: Principal, decl: Declaration) -> bool:
-    """Whether the principal may see the declaration."""
-    enterprise_id, office = scope(principal)
-    if enterprise_id is not None and enterprise_id not in (decl.submitter_enterprise_id, decl.trader_enterprise_id):
-        return False
-    return office is None or decl.office == office
-
-
-# Officers, inspectors and image analysts see only the declarations of their tasks. The task area
-# sits above this one: it installs the test (session, principal, declaration id) -> bool here.
-TaskReach = Callable[[Session, Principal, int], bool]
-_task_reach: list[TaskReach] = []
-
-
-def limit_task_workers(reach: TaskReach) -> None:
-    """Install the test of which declarations a task worker (officer, inspector, image analyst) may see."""
-    _task_reach[:] = [reach]
-
-
-def works_on(session: Session, principal: Principal, decl: Declaration) -> bool:
-    """Whether a task worker has (or had, when done) a task on the declaration; True for every other role."""
-    return principal.role not in TASK_WORKERS or not _task_reach or _task_reach[0](session, principal, decl.id)
-
-
-def get_visible(session: Session, *, number: str, principal: Principal) -> Declaration:
-    """The declaration if the principal may see it; 404 otherwise, exactly as if it did not exist.
-
-    An officer, inspector or image analyst sees only the declarations of their tasks.
-    """
-    decl = repository.by_number(session, number=number)
-    if decl is None or not visible(principal, decl) or not works_on(session, principal, decl):
-        raise NotFound(f"No declaration {number}.")
-    return decl
-
-
-def get_own(session: Session, *, number: str, principal: Principal, doing: str) -> Declaration:
-    """The declaration if the principal's enterprise lodged it (404 if not visible, 403 for the importer)."""
-    if principal.role is not Role.enterprise:
-        raise Forbidden(f"Only the declaring enterprise {doing} a declaration.")
-    decl = get_visible(session, number=number, principal=principal)
-    if decl.submitter_enterprise_id != principal.enterprise_id:
-        raise Forbidden(f"Only the declaring enterprise {doing} a declaration; it was lodged in your name by another.")
-    return decl
 
 
 def _interested(decl: Declaration) -> list[str]:
@@ -176,14 +119,31 @@ def record_event(
     )
 
 
+# What a closed declaration (rejected, withdrawn) leaves to settle in areas above this one (duty gives
+# back what its guarantees secured): they install a hook here, called in the closing transaction.
+ClosedHook = Callable[[Session, Declaration, datetime], None]
+_when_closed: dict[str, ClosedHook] = {}
+
+
+def when_closed(hook: ClosedHook) -> None:
+    """Install (or replace, by its qualified name) a hook called after a declaration is rejected or withdrawn."""
+    _when_closed[f"{hook.__module__}.{hook.__qualname__}"] = hook
+
+
 def transition(session: Session, *, decl: Declaration, to: Status, actor: Actor, now: datetime, reason: str | None = None) -> Declaration:
-    """Move a declaration to another status, if the lifecycle allows; 409 and no change otherwise."""
+    """Move a declaration to another status, if the lifecycle allows; 409 and no change otherwise.
+
+    Reaching rejected or withdrawn calls the installed `when_closed` hooks in the same transaction.
+    """
     current = decl.status
     if not domain.can_transition(current, to):
         raise IllegalTransition(f"Declaration {decl.number} is {current.value}; it cannot become {to.value}.")
     decl.status = to
     decl.updated_at = now
     record_event(session, decl, event=domain.event_name(to), from_status=current, actor=actor, now=now, reason=reason)
+    if to in (Status.rejected, Status.withdrawn):
+        for hook in list(_when_closed.values()):
+            hook(session, decl, now)
     return decl
 
 
@@ -377,8 +337,37 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
             )
     if problems:
         raise ValidationFailed("The amendment cannot be made.", problems)
-    new_raw = domain.merge_patch(decl.payload, patch)
-    decl_in, _ = _check(session, new_raw, principal=principal, now=now, lodged=decl)
+    return revise(session, decl=decl, content=domain.merge_patch(decl.payload, patch), reason=reason, principal=principal, now=now)
+
+
+def revise(
+    session: Session,
+    *,
+    decl: Declaration,
+    content: Any,
+    reason: str,
+    principal: Principal,
+    now: datetime,
+    by_declarant: bool = True,
+    note: str | None = None,
+    changed: list[str] | None = None,
+    invalid: str = "",
+) -> Declaration:
+    """Make `content` the declaration's next version: validated in full, kept with its reason, journaled `declaration.amended`.
+
+    The one amendment path: the declarant's amendment (`amend`: its parties checked too) and an
+    officer's correction to an inspection's findings (`by_declarant=False`; `note` is the event's
+    reason, `changed` what it changed, `invalid` the sentence when the content is not valid).
+    The caller checks who may amend and when. 422 and nothing stored when the content is not valid
+    or changes nothing.
+    """
+    if by_declarant:
+        decl_in, _ = _check(session, content, principal=principal, now=now, lodged=decl)
+    else:
+        parsed, problems = validate(content, catalog=catalog(session), today=now.date())
+        if parsed is None or problems:
+            raise ValidationFailed(invalid or f"The declaration has {len(problems)} problem(s); nothing was stored.", problems)
+        decl_in = parsed
     payload = decl_in.model_dump(mode="json", exclude_none=True)
     sha = domain.content_sha256(payload)
     if sha == domain.content_sha256(decl.payload):
@@ -386,7 +375,8 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
             "The amendment changes nothing.", [Problem("DEC-AMD-003", "/patch", "The amendment changes nothing in the declaration.")]
         )
     before = {"version": decl.version, "content_sha256": decl.content_sha256}
-    changed = sorted(k for k in set(payload) | set(decl.payload) if payload.get(k) != decl.payload.get(k))
+    if changed is None:
+        changed = sorted(k for k in set(payload) | set(decl.payload) if payload.get(k) != decl.payload.get(k))
     total, count = totals(decl_in)
     decl.version += 1
     decl.payload = payload
@@ -415,7 +405,7 @@ def amend(session: Session, *, number: str, patch: dict[str, Any], reason: str, 
         from_status=decl.status,
         actor=principal.actor(),
         now=now,
-        reason=reason,
+        reason=note or reason,
         audit_before=before,
         audit_after={"version": decl.version, "content_sha256": sha, "changed": changed},
     )

@@ -59,7 +59,7 @@ class DutyAccount(Base):
     due_fen: Mapped[int] = mapped_column(BigInteger)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     guaranteed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    guarantee_id: Mapped[int | None] = mapped_column(ForeignKey("guarantee.id"), default=None)
+    guarantee_id: Mapped[int | None] = mapped_column(ForeignKey("guarantee.id"), default=None)  # the last debited (all: GuaranteeDebit)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -75,6 +75,26 @@ class Guarantee(Base):
     balance_fen: Mapped[int] = mapped_column(BigInteger)
     expires_on: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GuaranteeDebit(Base):
+    """One amount of a declaration's duties secured against a guarantee; restored to that guarantee exactly once.
+
+    A reassessment that raises secured duties secures the extra as another debit (perhaps of
+    another guarantee); the payment of the duties, or the declaration's rejection or withdrawal,
+    gives each debit back to its own guarantee (`restored_at`, `restored_by`: paid | rejected | withdrawn).
+    """
+
+    __tablename__ = "guarantee_debit"
+    __table_args__ = (Index("ix_guarantee_debit_decl", "declaration_id"),)
+
+    id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
+    declaration_id: Mapped[int] = mapped_column(ForeignKey("declaration.id"))
+    guarantee_id: Mapped[int] = mapped_column(ForeignKey("guarantee.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    debited_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    restored_by: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Payment(Base):

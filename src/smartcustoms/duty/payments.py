@@ -1,4 +1,10 @@
-"""Payments confirmed by banks, guarantees, and securing duties against a guarantee."""
+"""Payments confirmed by banks, guarantees, and securing duties against a guarantee.
+
+Securing reserves guarantee balance: each debit is a `GuaranteeDebit` row (guarantee, amount).
+The payment of the duties, or the declaration's rejection or withdrawal (the debt discharged),
+frees it: every debit goes back to its own guarantee, once, and no balance ever rises above the
+guarantee's amount or falls below zero.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,11 @@ from sqlalchemy.orm import Session
 from smartcustoms.audit.service import Actor, record
 from smartcustoms.auth.models import Role
 from smartcustoms.auth.service import Principal
-from smartcustoms.declaration.models import Declaration
+from smartcustoms.declaration import service as declaration_service
+from smartcustoms.declaration.models import Declaration, Status
 from smartcustoms.declaration.repository import by_number
 from smartcustoms.duty import service
-from smartcustoms.duty.models import DutyAccount, DutyStatus, Guarantee, Payment
+from smartcustoms.duty.models import DutyAccount, DutyStatus, Guarantee, GuaranteeDebit, Payment
 from smartcustoms.duty.service import money, to_fen
 from smartcustoms.errors import Conflict, NotFound, Problem, ValidationFailed
 from smartcustoms.party.service import find_by_uscc
@@ -38,6 +45,29 @@ def parse_amount(raw: str, pointer: str) -> tuple[int, list[Problem]]:
     return fen, []
 
 
+def _move(session: Session, guarantee_id: int, fen: int) -> bool:
+    """Add `fen` to a guarantee's balance (negative: a debit) by one conditional UPDATE; False when it would leave 0..amount.
+
+    PostgreSQL re-checks the condition on the row it locked, SQLite has one writer: concurrent
+    debits and restorations never take a balance below zero or above the guarantee's amount.
+    """
+    within = Guarantee.balance_fen >= -fen if fen < 0 else Guarantee.balance_fen + fen <= Guarantee.amount_fen
+    done = session.execute(
+        update(Guarantee)
+        .where(Guarantee.id == guarantee_id, within)
+        .values(balance_fen=Guarantee.balance_fen + fen)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(done, "rowcount", 0) == 1
+
+
+def _journal(session: Session, declaration: Declaration, acc: DutyAccount, action: str, *, now: datetime, after: dict[str, object]) -> None:
+    """The account changed now: flushed, and journaled on the declaration by the duty area."""
+    acc.updated_at = now
+    session.flush()
+    record(session, actor=service.ASSESSOR, action=action, subject_type="declaration", subject_id=declaration.number, now=now, after=after)
+
+
 def secure(session: Session, *, declaration: Declaration, acc: DutyAccount, amount_fen: int, now: datetime) -> bool:
     """Debit `amount_fen` from a guarantee of the importer in force whose balance covers it; False when none does.
 
@@ -46,27 +76,12 @@ def secure(session: Session, *, declaration: Declaration, acc: DutyAccount, amou
     """
     today = now.date()
     for g in service.guarantees_in_force(session, declaration.trader_uscc, today):
-        done = session.execute(
-            update(Guarantee)
-            .where(Guarantee.id == g.id, Guarantee.balance_fen >= amount_fen)
-            .values(balance_fen=Guarantee.balance_fen - amount_fen)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(done, "rowcount", 0) == 1:
+        if _move(session, g.id, -amount_fen):
+            session.add(GuaranteeDebit(declaration_id=declaration.id, guarantee_id=g.id, amount_fen=amount_fen, debited_at=now))
             acc.guarantee_id = g.id
             acc.guaranteed_fen += amount_fen
             acc.status = DutyStatus.guaranteed
-            acc.updated_at = now
-            session.flush()
-            record(
-                session,
-                actor=service.ASSESSOR,
-                action="duty.guaranteed",
-                subject_type="declaration",
-                subject_id=declaration.number,
-                now=now,
-                after={"guarantee": g.id, "amount": money(amount_fen)},
-            )
+            _journal(session, declaration, acc, "duty.guaranteed", now=now, after={"guarantee": g.id, "amount": money(amount_fen)})
             return True
     return False
 
@@ -112,15 +127,7 @@ def pay(
         raise ValidationFailed("The amount does not match the duties due; nothing was recorded.", [problem], code="amount_mismatch")
     row = Payment(reference=reference, declaration_id=decl.id, amount_fen=amount_fen, bank=principal.name, received_at=now)
     session.add(row)
-    restored = acc.guaranteed_fen
-    if restored and acc.guarantee_id is not None:
-        session.execute(
-            update(Guarantee)
-            .where(Guarantee.id == acc.guarantee_id)
-            .values(balance_fen=Guarantee.balance_fen + restored)
-            .execution_options(synchronize_session=False)
-        )
-        acc.guaranteed_fen = 0
+    restored = restore(session, declaration=decl, acc=acc, why="paid", now=now)
     acc.paid_fen += amount_fen
     acc.status = DutyStatus.paid
     acc.updated_at = now
@@ -132,9 +139,58 @@ def pay(
         subject_type="declaration",
         subject_id=number,
         now=now,
-        after={"reference": reference, "amount": money(amount_fen), "guarantee_restored": money(restored)},
+        after={"reference": reference, "amount": money(amount_fen), "guarantee_restored": money(sum(d.amount_fen for d in restored))},
     )
     return row, False
+
+
+class GuaranteeInconsistent(Conflict):
+    """A guarantee cannot take back a debit without its balance rising above its amount (the records disagree)."""
+
+    default_code = "guarantee_inconsistent"
+
+
+def debits(session: Session, declaration_id: int, *, open_only: bool = True) -> Sequence[GuaranteeDebit]:
+    """The declaration's guarantee debits (those not yet restored, unless asked for all), oldest first."""
+    stmt = select(GuaranteeDebit).where(GuaranteeDebit.declaration_id == declaration_id)
+    if open_only:
+        stmt = stmt.where(GuaranteeDebit.restored_at.is_(None))
+    return session.scalars(stmt.order_by(GuaranteeDebit.id)).all()
+
+
+def restore(session: Session, *, declaration: Declaration, acc: DutyAccount, why: str, now: datetime) -> list[GuaranteeDebit]:
+    """Give every open debit of the declaration back to its own guarantee (the account locked by the caller); the debits restored.
+
+    One conditional UPDATE per debit (`balance + amount <= amount of the guarantee`), so a balance
+    never rises above the guarantee's amount; a debit is marked restored in the same transaction,
+    so it is given back once. Journaled (`guarantee.restored`, each guarantee and amount).
+    """
+    found = list(debits(session, declaration.id))
+    for d in found:
+        if not _move(session, d.guarantee_id, d.amount_fen):
+            raise GuaranteeInconsistent(
+                f"Guarantee {d.guarantee_id} cannot take back {money(d.amount_fen)} CNY of {declaration.number} without exceeding "
+                "its amount; nothing was changed. Customs will check the guarantee's records."
+            )
+        d.restored_at, d.restored_by = now, why
+    if found:
+        acc.guaranteed_fen = max(0, acc.guaranteed_fen - sum(d.amount_fen for d in found))
+        debits_restored = [{"guarantee": d.guarantee_id, "amount": money(d.amount_fen)} for d in found]
+        _journal(session, declaration, acc, "guarantee.restored", now=now, after={"why": why, "debits": debits_restored})
+    return found
+
+
+def discharge(session: Session, declaration: Declaration, now: datetime) -> None:
+    """A rejected or withdrawn declaration owes no duties: what its guarantees secured is given back to each."""
+    if declaration.status not in (Status.rejected, Status.withdrawn):
+        return
+    acc = service.account(session, declaration.id, lock=True)
+    if acc is not None and debits(session, declaration.id):
+        restore(session, declaration=declaration, acc=acc, why=declaration.status.value, now=now)
+        acc.status = DutyStatus.paid if acc.paid_fen >= acc.due_fen else DutyStatus.unpaid
+
+
+declaration_service.when_closed(discharge)
 
 
 def add_guarantee(session: Session, *, uscc: str, amount: str, expires: date | None, actor: Actor, now: datetime) -> Guarantee:

@@ -17,12 +17,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from smartcustoms.auth.roles import DECIDERS
 from smartcustoms.auth.service import Principal
-from smartcustoms.declaration import domain as declaration_domain
-from smartcustoms.declaration.models import Declaration, DeclarationVersion, Status
-from smartcustoms.declaration.service import record_event, transition
-from smartcustoms.declaration.validation import totals, validate
+from smartcustoms.declaration.models import Declaration, Status
+from smartcustoms.declaration.service import revise, transition
 from smartcustoms.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
-from smartcustoms.reference.service import catalog
 from smartcustoms.task import service as tasks
 from smartcustoms.task.models import Task, TaskKind, TaskStatus
 
@@ -44,44 +41,21 @@ def corrected(payload: dict[str, Any], findings: list[dict[str, Any]]) -> dict[s
 def _amend_as_found(
     session: Session, *, decl: Declaration, findings: list[dict[str, Any]], reason: str, principal: Principal, now: datetime
 ) -> bool:
-    """Write the corrected version; False when the findings correct no line (nothing to amend)."""
+    """Write the corrected version (the declaration area's one amendment path); False when the findings correct no line."""
     payload = corrected(decl.payload, findings)
     if payload == decl.payload:
         return False
-    parsed, problems = validate(payload, catalog=catalog(session), today=now.date())
-    if parsed is None or problems:
-        raise ValidationFailed(
-            "The declaration corrected to the findings is not valid; reject it or have the declarant amend it.", problems
-        )
-    stored = parsed.model_dump(mode="json", exclude_none=True)
-    sha = declaration_domain.content_sha256(stored)
-    before = {"version": decl.version, "content_sha256": decl.content_sha256}
-    decl.version += 1
-    decl.payload, decl.content_sha256 = stored, sha
-    decl.total_value, decl.item_count = totals(parsed)
-    decl.updated_at = now
-    session.add(
-        DeclarationVersion(
-            declaration_id=decl.id,
-            version=decl.version,
-            payload=stored,
-            content_sha256=sha,
-            reason=reason,
-            actor_name=principal.name,
-            created_at=now,
-        )
-    )
-    changed = sorted({f"items/{f['line']}/{_FIELD[f['type']]}" for f in findings if f.get("type") in _FIELD})
-    record_event(
+    revise(
         session,
-        decl,
-        event="declaration.amended",
-        from_status=decl.status,
-        actor=principal.actor(),
+        decl=decl,
+        content=payload,
+        reason=reason,
+        principal=principal,
         now=now,
-        reason=f"Corrected to the inspection's findings: {reason}",
-        audit_before=before,
-        audit_after={"version": decl.version, "content_sha256": sha, "changed": changed},
+        by_declarant=False,
+        note=f"Corrected to the inspection's findings: {reason}",
+        changed=sorted({f"items/{f['line']}/{_FIELD[f['type']]}" for f in findings if f.get("type") in _FIELD}),
+        invalid="The declaration corrected to the findings is not valid; reject it or have the declarant amend it.",
     )
     return True
 

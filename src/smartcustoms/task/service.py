@@ -201,10 +201,14 @@ def set_status(session: Session, *, task: Task, status: TaskStatus, actor: Actor
 def finish(session: Session, *, task: Task, result: dict[str, Any], actor: Actor, now: datetime) -> Task:
     """Finish a task with its result, exactly once: a second finish (even a concurrent one) answers 409 and changes nothing.
 
-    The holders are released (their load drops) and the office's queue is drawn for them.
+    The holders are released (their load drops) and the office's queue is drawn for them. The
+    result keeps the declaration's version the work was finished on (`declaration_version`): a
+    check finished on a version the risk engine has since assessed again is of an earlier content.
     """
     require_open(task)
-    task.status, task.result, task.done_at = TaskStatus.done, dict(result), now
+    decl = session.get(Declaration, task.declaration_id)
+    done = {**result, "declaration_version": decl.version} if decl is not None else dict(result)
+    task.status, task.result, task.done_at = TaskStatus.done, done, now
     _save(session, task)
     roster.release(session, task_ref=task_ref(task.id), actor=actor, now=now, reason=f"task {task.id} done")
     _journal(session, task, action="task.finished", actor=actor, now=now, result=task.result)
