@@ -4,8 +4,8 @@ A reassessment that raises secured duties may secure the extra against another g
 payment (or the declaration's rejection or withdrawal) restores each debit to its own guarantee.
 The debits secured before this migration are the duty accounts' (one guarantee each).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-04 23:30:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
