@@ -6,10 +6,13 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
 from smartcustoms.audit.service import Actor
@@ -17,7 +20,7 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import User
 from smartcustoms.auth.service import Principal
 from smartcustoms.config import ConfigurationError, get_settings
-from smartcustoms.errors import SmartCustomsError
+from smartcustoms.errors import Problem, SmartCustomsError, ValidationFailed
 from smartcustoms.runtime import Runtime
 
 console = Console()
@@ -52,6 +55,29 @@ def handled(json_output: bool = False) -> Iterator[None]:
 def emit_json(data: Any) -> None:
     """Print JSON to standard output."""
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def parse_date(text: str, ptr: str) -> date:
+    """A date option written YYYY-MM-DD; anything else is refused (CLI-DATE-001) at the option's pointer."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed("Bad date.", [Problem("CLI-DATE-001", ptr, f"{text!r} is not a date written YYYY-MM-DD.")]) from exc
+
+
+def read_json(path: Path) -> Any:
+    """The file's JSON content; a file that is not JSON is refused like a body that is not (REQ-008)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed(f"{path.name} is not valid JSON.", [Problem("REQ-008", "/file", f"{path.name}: {exc}")]) from exc
+
+
+def progress_bar(*, quiet: bool = False) -> Progress:
+    """A progress bar on standard error (none when quiet, e.g. with --json)."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, disable=quiet
+    )
 
 
 def principal_named(rt: Runtime, name: str) -> Principal:

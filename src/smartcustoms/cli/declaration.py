@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -10,24 +9,16 @@ import typer
 from rich.table import Table
 
 from smartcustoms.clearance import service as clearance
-from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named
+from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named, read_json
 from smartcustoms.declaration import repository, service
 from smartcustoms.declaration.models import Status
-from smartcustoms.errors import Problem, ValidationFailed
+from smartcustoms.errors import ValidationFailed
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.selectivity import service as selectivity
 
 app = typer.Typer(help="Declarations: lodge, show, list, amend, withdraw.", no_args_is_help=True)
 AsOpt = Annotated[str, typer.Option("--as", help="Name of the user to act as")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _read_json(path: Path) -> Any:
-    """The file's JSON content; a file that is not JSON is refused like a body that is not (REQ-008)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"{path.name} is not valid JSON.", [Problem("REQ-008", "/file", f"{path.name}: {exc}")]) from exc
 
 
 @app.command("lodge")
@@ -40,7 +31,7 @@ def lodge(
     rt = make_runtime()
     now = utcnow()
     with handled(json_output):
-        raw = _read_json(file)
+        raw = read_json(file)
         who = principal_named(rt, as_user)
         try:
             with rt.write() as s:
@@ -152,7 +143,7 @@ def amend(
     """Amend a declaration with a JSON merge patch and a reason."""
     rt = make_runtime()
     with handled(json_output):
-        patch = _read_json(patch_file)
+        patch = read_json(patch_file)
         who = principal_named(rt, as_user)
         with rt.write() as s:
             d = clearance.amend(s, number=number, patch=patch, reason=reason, principal=who, now=utcnow())

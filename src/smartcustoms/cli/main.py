@@ -6,20 +6,28 @@ import os
 import threading
 import time
 import urllib.request
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smartcustoms import schema
 from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.cli.clearance import app as clearance_app
-from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, principal_named
+from smartcustoms.cli.common import (
+    OPERATOR,
+    console,
+    emit_json,
+    err_console,
+    handled,
+    make_runtime,
+    parse_date,
+    principal_named,
+    progress_bar,
+)
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
 from smartcustoms.cli.gate import app as gate_app
@@ -62,10 +70,6 @@ app.add_typer(xray_app, name="xray")
 app.command("simulate")(simulate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
 
 
 @app.command()
@@ -161,7 +165,7 @@ def demo(
         rt.stop()
         err_console.print("[red]refused:[/red] demo data is refused in production mode")
         raise typer.Exit(2)
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Demo declarations", total=None)
         report = demo_data.load(
             rt,
@@ -225,8 +229,8 @@ def load_hs(
     """Load an HS edition; codes it drops are closed, new or reworded codes open on --valid-from."""
     rt = make_runtime()
     with handled(json_output):
-        start = _date(valid_from, "/valid_from") if valid_from else utcnow().date()
-        with _progress() as progress, rt.write() as s:
+        start = parse_date(valid_from, "/valid_from") if valid_from else utcnow().date()
+        with progress_bar() as progress, rt.write() as s:
             task = progress.add_task("HS codes", total=None)
             report = reference_service.load_hs(
                 s,
@@ -251,7 +255,7 @@ def load_locode(
 ) -> None:
     """Load UN/LOCODE places from per-country CSV files."""
     rt = make_runtime()
-    with handled(json_output), _progress() as progress, rt.write() as s:
+    with handled(json_output), progress_bar() as progress, rt.write() as s:
         task = progress.add_task("Countries", total=None)
         report = reference_service.load_locode(
             s, directory=directory, actor=OPERATOR, now=utcnow(), progress=lambda d, t: progress.update(task, completed=d, total=t)
@@ -296,13 +300,6 @@ def hs(code: str, json_output: JsonOpt = False) -> None:
         raise typer.Exit(1)
     for r in out:
         console.print(f"[bold]{r['code']}[/bold]  {r['description']}")
-
-
-def _date(text: str, ptr: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationFailed("Bad date.", [Problem("CLI-DATE-001", ptr, f"{text!r} is not a date written YYYY-MM-DD.")]) from exc
 
 
 # --- enterprises and users -------------------------------------------------------------

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from smartcustoms.cli.common import console, emit_json, err_console, handled, make_runtime, principal_named
-from smartcustoms.cli.declaration import _read_json
+from smartcustoms.cli.common import console, emit_json, err_console, handled, make_runtime, principal_named, read_json
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.manifest import service
 
@@ -27,7 +26,7 @@ def lodge(
     rt = make_runtime()
     now = utcnow()
     with handled(json_output):
-        data = service.parse(_read_json(file))
+        data = service.parse(read_json(file))
         who = principal_named(rt, as_user)
         with rt.write() as s:
             out = service.read(s, manifest=service.lodge(s, data=data, principal=who, now=now), principal=who)

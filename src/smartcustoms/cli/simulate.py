@@ -11,17 +11,10 @@ from typing import Annotated, Any, Optional
 
 import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from smartcustoms.cli.common import console, emit_json, err_console, handled
+from smartcustoms.cli.common import console, emit_json, handled, progress_bar
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.risk.simulator import SimDeclaration, Simulator, write_history_csv
-
-
-def _progress(*, quiet: bool = False) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, disable=quiet
-    )
 
 
 def _submit(url: str, token: str, decls: list[SimDeclaration], *, seed: int, concurrency: int, quiet: bool) -> Counter[str]:
@@ -61,7 +54,7 @@ def _submit(url: str, token: str, decls: list[SimDeclaration], *, seed: int, con
             except httpx.HTTPError as exc:
                 return type(exc).__name__
 
-        with _progress(quiet=quiet) as progress, ThreadPoolExecutor(max_workers=concurrency) as pool:
+        with progress_bar(quiet=quiet) as progress, ThreadPoolExecutor(max_workers=concurrency) as pool:
             task = progress.add_task("Lodging", total=len(decls))
             for fut in as_completed([pool.submit(post, d) for d in decls]):
                 counts[fut.result()] += 1
