@@ -159,16 +159,22 @@ def lock_office(session: Session, *, office: str, task_ref: str) -> tuple[int | 
     return (None if seed is None else int(seed)), int(n or 0)
 
 
+def _load_upsert(insert_of: Any) -> Any:
+    ins = insert_of(OfficerLoad)
+    set_ = {"open_tasks": OfficerLoad.open_tasks + ins.excluded.open_tasks}
+    return ins.on_conflict_do_update(index_elements=[OfficerLoad.user_id], set_=set_)
+
+
+# Built once (a draw and a release each run one): add to an officer's load, making its row at their first task.
+_ADD_LOAD = {"postgresql": _load_upsert(postgresql.insert), "sqlite": _load_upsert(sqlite.insert)}
+_ADD_ASSIGNMENTS = insert(Assignment)
+
+
 def _add_loads(session: Session, deltas: Counter[int]) -> None:
-    """Add to officers' loads (a row made at their first task), lowest id first."""
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OfficerLoad)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[OfficerLoad.user_id], set_={"open_tasks": OfficerLoad.open_tasks + ins.excluded.open_tasks}
-    )
+    """Add to officers' loads, lowest id first."""
     rows = [{"user_id": user_id, "open_tasks": n} for user_id, n in sorted(deltas.items()) if n]
     if rows:
-        session.connection().execute(stmt, rows)
+        session.connection().execute(_ADD_LOAD[session.get_bind().dialect.name], rows)
 
 
 def add_assignments(session: Session, rows: list[dict[str, object]]) -> None:
@@ -176,7 +182,7 @@ def add_assignments(session: Session, rows: list[dict[str, object]]) -> None:
 
     Called by a draw, which holds the office's lock (`lock_office`).
     """
-    session.connection().execute(insert(Assignment), rows)
+    session.connection().execute(_ADD_ASSIGNMENTS, rows)
     _add_loads(session, Counter(int(str(r["user_id"])) for r in rows))
 
 
