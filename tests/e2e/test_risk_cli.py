@@ -142,6 +142,21 @@ def test_simulate_needs_exactly_one_destination(cli: CliRunner) -> None:
     assert result.exit_code == 2 and "RSK-SIM-001" in result.stderr
 
 
+def test_simulate_writes_the_wide_market_in_the_profile_asked_for(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "date.csv"
+    args = ["--market", "wide", "--declarations", "300", "--days", "30", "--out", str(out), "--json"]
+    done = cli.invoke(simulate_app, [*args, "--profile", "date"])
+    assert done.exit_code == 0 and json.loads(done.stdout)["profile"] == "date"
+    assert out.read_text(encoding="utf-8").splitlines()[0].split(",")[12:16] == [
+        "HS6 Code",
+        "Country of Departure",
+        "Country of Origin",
+        "Tax Rate (%)",
+    ]
+    refused = cli.invoke(simulate_app, [*args, "--profile", "noisy"])
+    assert refused.exit_code == 2 and "RSK-SIM-006" in refused.stderr and "/profile" in refused.stderr
+
+
 def test_simulate_lodges_through_the_api_as_the_tokens_enterprise(
     cli: CliRunner, client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch, rt: Runtime
 ) -> None:

@@ -390,3 +390,19 @@ def test_an_outcome_adds_a_learning_row_and_a_correction_replaces_it(rt: Runtime
         df = history.frame(s)
     assert [(r.source, r.label_fraud, r.revenue_recovered, r.extras) for r in rows] == [("outcome", 0, 0.0, {"importer_credit": "general"})]
     assert df["importer_credit"].tolist() == ["general"]
+
+
+@pytest.mark.parametrize("profile", ["wide", "date"])
+def test_the_simulated_markets_import_whole_with_their_example_mappings(rt: Runtime, tmp_path: Path, profile: str) -> None:
+    from smartcustoms.risk import market
+
+    path = tmp_path / f"{profile}.csv"
+    columns = market.generate(400, seed=7, start_on=date(2020, 1, 1), days=60, profile=profile)
+    market.write_csv(path, columns)
+    report = _import(rt, path, Path(__file__).resolve().parents[2] / "docs" / "examples" / f"{profile}-history.toml")
+    assert report.rejected == [] and report.stored == 400
+    with rt.read() as s:
+        df = history.frame(s, knowledge=False)
+    assert df["quantity"].isna().all() and df["hs6"].str.len().eq(6).all()
+    assert set(df["process_type"]) == set(columns["Process Type"])  # the extras come along
+    assert int(df["label_fraud"].sum()) == int(columns["Fraud"].astype(int).sum())

@@ -63,7 +63,7 @@ def test_model_lanes_hold_the_targets_over_1000_lodgings_of_traffic_unlike_the_t
             s, office="*", red_rate=RED, yellow_rate=YELLOW, random_rate=0.0, valid_from=START, reason="Capacity.", actor=OPERATOR, now=NOW
         )
     # Another population: other importers (all new to the model), more of them cheating, at one office.
-    traffic = Simulator(seed=77, start_on=date(2026, 8, 2), days=30, importers=120, fraud_rate=0.35).declarations(LODGINGS)
+    traffic = Simulator(seed=77, start_on=date(2026, 8, 2), days=30, importers=120, fraud_rate=0.5).declarations(LODGINGS)
     for i, d in enumerate(traffic):
         payload = d.payload(client_reference=f"DRIFT-{i}")
         payload.update({"office": "2248", "port_of_entry": "CNSHA", "declarant": {"uscc": BROKER, "name": "Shanghai Harbour Brokerage"}})

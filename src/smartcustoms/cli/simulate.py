@@ -79,6 +79,13 @@ def simulate(
             "datasets (thousands of importers, sellers, subheadings; no quantity; tax in percent), --out only"
         ),
     ] = "trade",
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="with --market wide: wide (noisy, many newcomers) or date (calibrated to a public import-declaration "
+            "dataset: HS6 codes, 'Tax Rate (%)'; map it with docs/examples/date-history.toml)"
+        ),
+    ] = "wide",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Generate realistic trade with its ground truth (fraud patterns, labels, revenue at risk)."""
@@ -100,18 +107,27 @@ def simulate(
         if market not in ("trade", "wide"):
             raise ValidationFailed("Unknown market.", [Problem("RSK-SIM-006", "/market", "--market is trade or wide.")])
         if market == "wide":
-            if out is None:
-                raise ValidationFailed("Say where the rows go.", [Problem("RSK-SIM-006", "/out", "--market wide writes --out FILE.csv.")])
             from smartcustoms.risk import market as wide
 
-            columns = wide.generate(declarations, seed=seed, start_on=start_on, days=days, importers=importers)
+            if profile not in wide.PROFILES:
+                raise ValidationFailed("Unknown profile.", [Problem("RSK-SIM-006", "/profile", "--profile is wide or date.")])
+            if out is None:
+                raise ValidationFailed("Say where the rows go.", [Problem("RSK-SIM-006", "/out", "--market wide writes --out FILE.csv.")])
+            columns = wide.generate(declarations, seed=seed, start_on=start_on, days=days, importers=importers, profile=profile)
             rows = wide.write_csv(out, columns)
             fraudulent = int((columns["Fraud"] == "1").sum())
-            wide_summary = {"declarations": rows, "fraudulent": fraudulent, "rows": rows, "out": str(out), "market": "wide"}
+            wide_summary = {
+                "declarations": rows,
+                "fraudulent": fraudulent,
+                "rows": rows,
+                "out": str(out),
+                "market": "wide",
+                "profile": profile,
+            }
             if json_output:
                 emit_json(wide_summary)
             else:
-                console.print(f"{rows} rows ({fraudulent} with fraud) written to {out}; map them with docs/examples/wide-history.toml")
+                console.print(f"{rows} rows ({fraudulent} with fraud) written to {out}; map them with docs/examples/{profile}-history.toml")
             return
         sim = Simulator(seed=seed, start_on=start_on, days=days, importers=importers or max(20, declarations // 200))
         decls = sim.declarations(declarations)

@@ -85,6 +85,23 @@ def test_track_records_count_only_earlier_days() -> None:
     assert x["importer_hs6_n"].iloc[4] == pytest.approx(math.log1p(3))
     # Consignor names are normalised before they are counted.
     assert x["consignor_n"].iloc[4] == pytest.approx(math.log1p(4))
+    # Past frauds are counted too (earlier days only), and the worst track record is the highest of them.
+    assert x["importer_frauds"].round(12).tolist() == [0.0, 0.0, round(math.log1p(1), 12), 0.0, round(math.log1p(1), 12)]
+    assert x["hs6_frauds"].iloc[4] == pytest.approx(math.log1p(2))
+    assert x["consignor_importer_frauds"].iloc[4] == pytest.approx(math.log1p(1))
+    assert x["consignor_importer_n"].iloc[4] == pytest.approx(math.log1p(3))
+    parties = [c for c in x.columns if c.endswith("_rate") and c.split("_rate")[0] in {*F.WORST_OF, *(f"{a}_{b}" for a, b in F.CROSSES)}]
+    assert len(parties) == len(F.WORST_OF) + len(F.CROSSES)
+    assert x["worst_rate"].tolist() == x[parties].max(axis=1).tolist()
+    assert x["worst_rate"].iloc[4] == pytest.approx((2 + F.SMOOTHING * F.DEFAULT_PRIOR) / (4 + F.SMOOTHING))  # the subheading's
+    assert x["worst_frauds"].iloc[4] == pytest.approx(math.log1p(2))
+
+
+def test_a_column_of_many_levels_gets_track_records_but_no_native_codes() -> None:
+    rows = [_row(f"2026-01-{1 + i % 28:02d}", f"I{i}", lane=f"L{i % 120}", procedure=f"P{i % 3}") for i in range(120 * F.MIN_LEVEL)]
+    _, meta = F.build_training_features(to_facts(pd.DataFrame(rows)))
+    assert len(meta.categorical["procedure"]) == 3 and "lane" not in meta.categorical  # 120 levels > MAX_NATIVE_LEVELS
+    assert {"lane_n", "lane_rate", "lane_frauds"} <= set(meta.names) and "cat_lane" not in meta.names
 
 
 def test_reference_prices_come_from_honest_rows_of_earlier_months() -> None:

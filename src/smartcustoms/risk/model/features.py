@@ -24,21 +24,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FEATURES_VERSION = 2  # 2: target-encoded categorical columns and crosses, named in the Meta
+FEATURES_VERSION = 3  # 2: target-encoded categorical columns and crosses, named in the Meta; 3: past fraud counts,
+# the seller × importer cross, the worst track record, no native codes for columns of > MAX_NATIVE_LEVELS levels
 SMOOTHING = 5.0  # pseudo-declarations at the prior rate in a smoothed fraud rate
 DEFAULT_PRIOR = 0.05  # prior fraud rate until 100 labelled rows are known
 MIN_REF = 5  # honest rows of a subheading needed for a reference
 MIN_PAIR = 10  # honest rows of a subheading and origin needed for an origin-specific reference
 MIN_LEVEL = 5  # rows a categorical level needs in training to get its own code
+# A categorical column with more levels gets no native LightGBM codes (its splits over hundreds of
+# levels overfit); extras that many levels still have their track records.
+MAX_NATIVE_LEVELS = 100
 ENTITIES = ("importer", "declarant", "consignor", "carrier", "hs6", "origin")
 REVENUE_ENTITIES = ("importer", "consignor", "hs6")
 PAIRS = (("hs6", "origin"), ("importer", "hs6"))  # the crosses of version 1
 # Crosses whose track records (past rows, smoothed fraud rate) are features: risk often sits in a
 # combination (an importer with one subheading, a broker with one importer) more than in either.
-CROSSES = (("hs6", "origin"), ("importer", "hs6"), ("office", "importer"), ("declarant", "importer"))
+CROSSES = (("hs6", "origin"), ("importer", "hs6"), ("office", "importer"), ("declarant", "importer"), ("consignor", "importer"))
 BASE_CATEGORICAL = ("office", "origin", "departure_country", "transport_mode", "hs2", "hs4")
 # Categorical columns that are target-encoded too (besides ENTITIES and the categorical extras).
 BASE_ENCODED = ("office", "departure_country", "transport_mode")
+# The parties and crosses whose worst track record is a feature of its own (`worst_rate`, `worst_frauds`):
+# one split then finds a declaration with any bad party, wherever the risk sits.
+WORST_OF = ("importer", "declarant", "consignor", "hs6")
 # Columns of a facts frame that are never features: identifiers (their track records are), truth,
 # free text, and facts that come from the knowledge base *today* (they would leak the future).
 NOT_FEATURES = frozenset(
@@ -90,17 +97,17 @@ NOT_FEATURES = frozenset(
 )
 
 
-def _entity_names(entities: Sequence[str] = ENTITIES) -> list[str]:
+def _entity_names(entities: Sequence[str] = ENTITIES, *, frauds: bool = False) -> list[str]:
     names: list[str] = []
     for e in entities:
-        names += [f"{e}_n", f"{e}_rate"]
+        names += [f"{e}_n", f"{e}_rate", *([f"{e}_frauds"] if frauds else [])]
         if e in REVENUE_ENTITIES:
             names.append(f"{e}_revenue")
     return names
 
 
-def _cross_names(crosses: Sequence[tuple[str, str]]) -> list[str]:
-    return [f"{a}_{b}_{s}" for a, b in crosses for s in ("n", "rate")]
+def _cross_names(crosses: Sequence[tuple[str, str]], *, frauds: bool = False) -> list[str]:
+    return [f"{a}_{b}_{s}" for a, b in crosses for s in ("n", "rate", *(["frauds"] if frauds else []))]
 
 
 OTHER_NAMES = (
@@ -364,12 +371,18 @@ def _assemble(stats: Mapping[str, np.ndarray], n: int, meta: Meta) -> np.ndarray
         cnt, pos = stats[f"{e}:n"], stats[f"{e}:pos"]
         cols[f"{e}_n"] = np.log1p(cnt)
         cols[f"{e}_rate"] = (pos + SMOOTHING * prior) / (cnt + SMOOTHING)
+        cols[f"{e}_frauds"] = np.log1p(pos)
         if e in REVENUE_ENTITIES:
             cols[f"{e}_revenue"] = np.log1p(stats[f"{e}:rev"] / np.maximum(cnt, 1.0))
     for a, b in meta.crosses:
         cnt, pos = stats[f"{a}|{b}:n"], stats[f"{a}|{b}:pos"]
         cols[f"{a}_{b}_n"] = np.log1p(cnt)
         cols[f"{a}_{b}_rate"] = (pos + SMOOTHING * prior) / (cnt + SMOOTHING)
+        cols[f"{a}_{b}_frauds"] = np.log1p(pos)
+    if "worst_rate" in meta.names:
+        parties = [*WORST_OF, *(f"{a}_{b}" for a, b in meta.crosses)]
+        cols["worst_rate"] = np.max(np.column_stack([cols[f"{c}_rate"] for c in parties]), axis=1)
+        cols["worst_frauds"] = np.max(np.column_stack([cols[f"{c}_frauds"] for c in parties]), axis=1)
     hs6n = stats["hs6:n"]
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["origin_share"] = np.where(hs6n > 0, stats["hs6|origin:n"] / np.maximum(hs6n, 1.0), np.nan)
@@ -427,9 +440,11 @@ def make_meta(frame: pd.DataFrame, *, exclude: Iterable[str] = ()) -> Meta:
     prepared_texts = _prepare(frame, [*BASE_CATEGORICAL, *cat_extra]).texts
     for c in (*BASE_CATEGORICAL, *cat_extra):
         counts = prepared_texts[c].dropna().astype(str).value_counts()
-        categorical[c] = tuple(sorted(str(v) for v, k in counts.items() if k >= MIN_LEVEL))
+        levels = tuple(sorted(str(v) for v, k in counts.items() if k >= MIN_LEVEL))
+        if len(levels) <= MAX_NATIVE_LEVELS:
+            categorical[c] = levels
     entities = (*ENTITIES, *(c for c in (*BASE_ENCODED, *cat_extra) if c not in ENTITIES))
-    numeric = (*_entity_names(entities), *_cross_names(CROSSES), *OTHER_NAMES)
+    numeric = (*_entity_names(entities, frauds=True), *_cross_names(CROSSES, frauds=True), *OTHER_NAMES, "worst_rate", "worst_frauds")
     names = (*numeric, *(f"cat_{c}" for c in categorical), *(f"num_{c}" for c in num_extra))
     return Meta(names, categorical, tuple(num_extra), exclude, FEATURES_VERSION, entities, CROSSES)
 
