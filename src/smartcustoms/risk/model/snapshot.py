@@ -27,13 +27,13 @@ from smartcustoms.risk.model.features import (
     _assemble,
     _day_number,
     _days,
-    _join,
     _prepare,
     _prior,
-    _references,
     _row_stats,
     extra_columns,
 )
+from smartcustoms.risk.model.statistics import join_keys as _join
+from smartcustoms.risk.model.statistics import references as _references
 
 _EMPTY: dict[str, dict[str, float]] = {"n": {}, "pos": {}, "rev": {}}
 
