@@ -40,7 +40,7 @@ from sqlalchemy import text
 from bench.common import DEFAULT_PG_URL, loadavg, machine
 from bench.load import LODGE_PATH, Load, run_loop
 from bench.measure import summarize
-from bench.server import DECLARANT, EXAMPLE, IMPORTER, fresh_database, serve
+from bench.server import EXAMPLE, IMPORTER, fresh_database, grant_mandate, serve
 
 SECOND_IMPORTER = "91110108MA01C0MG3T"  # no guarantee: its duties must be paid before release
 TARGET_RATIO = 0.8
@@ -54,7 +54,6 @@ def _prepare_clearance(url: str, workdir: Any) -> None:
     from smartcustoms.config import Settings
     from smartcustoms.duty import payments
     from smartcustoms.kit.clock import utcnow
-    from smartcustoms.mandate import service as mandate_service
     from smartcustoms.party import service as party_service
     from smartcustoms.party.models import CreditRating
     from smartcustoms.party.schemas import EnterpriseCreate
@@ -73,17 +72,7 @@ def _prepare_clearance(url: str, workdir: Any) -> None:
                 actor=operator,
                 now=now,
             )
-            mandate_service.grant(
-                s,
-                importer_uscc=SECOND_IMPORTER,
-                broker_uscc=DECLARANT,
-                valid_from=now.date(),
-                valid_to=None,
-                procedures=None,
-                offices=None,
-                actor=operator,
-                now=now,
-            )
+            grant_mandate(s, importer=SECOND_IMPORTER, actor=operator, now=now)
             payments.add_guarantee(s, uscc=IMPORTER, amount="9999999999.00", expires=None, actor=operator, now=now)
     finally:
         rt.stop()

@@ -19,7 +19,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -44,6 +46,23 @@ class Prepared:
     workdir: Path
 
 
+def grant_mandate(session: Any, *, importer: str, actor: Any, now: datetime) -> None:
+    """The importer's open-ended mandate for the declarant, from today, for every procedure and office."""
+    from smartcustoms.mandate import service as mandate_service
+
+    mandate_service.grant(
+        session,
+        importer_uscc=importer,
+        broker_uscc=DECLARANT,
+        valid_from=now.date(),
+        valid_to=None,
+        procedures=None,
+        offices=None,
+        actor=actor,
+        now=now,
+    )
+
+
 def _prepare(url: str, workdir: Path) -> str:
     """Migrate, load reference data, register the example's enterprises, the importer's mandate for the
     declarant and a declarant user; its token."""
@@ -53,7 +72,6 @@ def _prepare(url: str, workdir: Path) -> str:
     from smartcustoms.auth.models import Role
     from smartcustoms.config import Settings
     from smartcustoms.kit.clock import utcnow
-    from smartcustoms.mandate import service as mandate_service
     from smartcustoms.party import service as party_service
     from smartcustoms.party.models import CreditRating
     from smartcustoms.party.schemas import EnterpriseCreate
@@ -74,17 +92,7 @@ def _prepare(url: str, workdir: Path) -> str:
                 (IMPORTER, "Tianjin Binhai Electronics Trading Co., Ltd.", CreditRating.general),
             ):
                 party_service.add(s, data=EnterpriseCreate(uscc=uscc, name=name, credit=credit), actor=operator, now=now)
-            mandate_service.grant(
-                s,
-                importer_uscc=IMPORTER,
-                broker_uscc=DECLARANT,
-                valid_from=now.date(),
-                valid_to=None,
-                procedures=None,
-                offices=None,
-                actor=operator,
-                now=now,
-            )
+            grant_mandate(s, importer=IMPORTER, actor=operator, now=now)
         with rt.write() as s:
             _, token = auth_service.add_user(
                 s, name="bench-broker", role=Role.enterprise, enterprise_uscc=DECLARANT, actor=operator, now=now
