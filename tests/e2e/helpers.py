@@ -13,6 +13,7 @@ from smartcustoms.risk.knowledge import service as knowledge
 from smartcustoms.risk.parameter import service as rules
 from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.risk.selectivity import service as selectivity
+from smartcustoms.risk.selectivity.settings import Setting
 from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, OPERATOR, World, example
@@ -29,20 +30,24 @@ def approve_rule(rt: Runtime, world: World, **fields: Any) -> None:
         rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=world.principals["supervisor"], now=NOW)
 
 
-def no_random_checks(rt: Runtime, world: World) -> None:
-    """Every office's selectivity setting draws nothing at random (targets 3 % red, 7 % yellow)."""
+def set_rates(rt: Runtime, world: World, *, office: str = "*", reason: str = "No random checks in this test.", **rates: float) -> Setting:
+    """The analyst's selectivity setting for `office` from START: targets 3 % red and 7 % yellow and no random
+    checks, unless `rates` (red_rate, yellow_rate, random_rate, aeo_factor ...) say otherwise; the setting."""
     with rt.write() as s:
-        selectivity.set_setting(
+        return selectivity.set_setting(
             s,
-            office="*",
-            red_rate=0.03,
-            yellow_rate=0.07,
-            random_rate=0.0,
+            office=office,
+            **{"red_rate": 0.03, "yellow_rate": 0.07, "random_rate": 0.0, **rates},  # type: ignore[arg-type]
             valid_from=START,
-            reason="No random checks in this test.",
+            reason=reason,
             actor=world.principals["analyst"].actor(),
             now=NOW,
         )
+
+
+def no_random_checks(rt: Runtime, world: World) -> None:
+    """Every office's selectivity setting draws nothing at random (targets 3 % red, 7 % yellow)."""
+    set_rates(rt, world)
 
 
 def rule_lane(rt: Runtime, world: World, to: str) -> None:

@@ -18,7 +18,7 @@ from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, World, example
-from tests.e2e.helpers import START, approve_rule, lodge, no_random_checks, red_lane, rule_lane, watch
+from tests.e2e.helpers import approve_rule, lodge, no_random_checks, red_lane, rule_lane, set_rates, watch
 
 API = "/api/v1/declarations"
 
@@ -76,19 +76,8 @@ def test_a_rule_that_cannot_be_evaluated_is_reported_and_sends_to_review(client:
 
 
 def test_the_random_draw_is_recorded_and_can_be_replayed(client: TestClient, world: World, rt: Runtime) -> None:
-    with rt.write() as s:
-        setting = selectivity.set_setting(
-            s,
-            office="2248",
-            red_rate=0.1,
-            yellow_rate=0.1,
-            random_rate=1.0,
-            aeo_factor=1.0,
-            valid_from=START,
-            reason="Everything at random, for the test.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
+    reason = "Everything at random, for the test."
+    setting = set_rates(rt, world, office="2248", red_rate=0.1, yellow_rate=0.1, random_rate=1.0, aeo_factor=1.0, reason=reason)
     number = lodge(client, world)
     a = client.get(f"{API}/{number}", headers=world.headers("analyst")).json()["assessment"]
     drawn = a["random_draw"]
@@ -101,19 +90,7 @@ def test_the_random_draw_is_recorded_and_can_be_replayed(client: TestClient, wor
 
 
 def test_aeo_traders_are_drawn_at_a_lower_rate(rt: Runtime, world: World) -> None:
-    with rt.write() as s:
-        st = selectivity.set_setting(
-            s,
-            office="*",
-            red_rate=0.05,
-            yellow_rate=0.05,
-            random_rate=0.2,
-            aeo_factor=0.25,
-            valid_from=START,
-            reason="Test.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
+    st = set_rates(rt, world, red_rate=0.05, yellow_rate=0.05, random_rate=0.2, aeo_factor=0.25, reason="Test.")
     assert st.rates("aeo").random == pytest.approx(0.05) and st.rates("general").random == pytest.approx(0.2)
     assert st.rates("low").random == pytest.approx(0.4)
 
