@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python -m bench.gate [--db sqlite|postgresql|both] [--releases 1000000] [--checks 2000]
         [--seconds 10] [--clients 8] [--rate 100] [--json]
 
-For each database: a fresh prepared database (bench.lodging's), one declaration lodged and released
+For each database: a fresh prepared database (bench.server's), one declaration lodged and released
 through the services (the template), then `--releases` more releases bulk-inserted beside it without
 the services: declarations and releases by one INSERT ... SELECT over a generated series, their
 release lines (one container each, a valid ISO 6346 number, one seal) by executemany (SQLite) or
@@ -15,7 +15,7 @@ COPY (PostgreSQL); then ANALYZE. Then:
   the decision alone (`gate.service.evaluate`, the reads; wall and the thread's CPU time, the
   steadier figure on a busy machine), the check (decision, gate-out, journal, flushed) and the
   whole unit with its commit.
-- HTTP: the server (`bench.lodging.serve`, uvicorn, one worker) answers `--clients` closed-loop
+- HTTP: the server (`bench.server.serve`, uvicorn, one worker) answers `--clients` closed-loop
   clients for `--seconds` each on the empty endpoint (`POST /_bench/bare`, one row written, no
   sign-in) and on `POST /api/v1/gate/checks` (a gate user's token, a stored container each: passes);
   the ratio of the two throughputs is the figure (issue 12 asks at least 0.5). Then open loop at
@@ -41,7 +41,7 @@ import httpx
 from stdnum import iso6346
 
 from bench.common import DEFAULT_PG_URL, loadavg, machine, percentile
-from bench.lodging import EXAMPLE, fresh_database, serve
+from bench.server import EXAMPLE, fresh_database, serve
 
 
 def container(i: int) -> str:

@@ -19,8 +19,8 @@ The bench checks that it measured what it says: at the end it counts the stored 
 importer and status; none of the unguaranteed importer's may be released, and at least 80 % of the
 other's must be (the rest went to review or inspection: the lanes follow the office's targets).
 
-The server, the load generator and the per-phase figures are bench/lodging.py's (one uvicorn
-process, keep-alive clients; closed loop by default, open loop with `--rate`).
+The server, the load generator and the per-phase figures are bench/lodging's (bench/server.py, bench/load.py,
+bench/measure.py: one uvicorn process, keep-alive clients; closed loop by default, open loop with `--rate`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from bench import lodging
 from bench.common import DEFAULT_PG_URL, loadavg, machine
+from bench.load import LODGE_PATH, Load, run_loop
+from bench.measure import summarize
+from bench.server import EXAMPLE, IMPORTER, fresh_database, grant_mandate, serve
 
 SECOND_IMPORTER = "91110108MA01C0MG3T"  # no guarantee: its duties must be paid before release
 TARGET_RATIO = 0.8
@@ -52,7 +54,6 @@ def _prepare_clearance(url: str, workdir: Any) -> None:
     from smartcustoms.config import Settings
     from smartcustoms.duty import payments
     from smartcustoms.kit.clock import utcnow
-    from smartcustoms.mandate import service as mandate_service
     from smartcustoms.party import service as party_service
     from smartcustoms.party.models import CreditRating
     from smartcustoms.party.schemas import EnterpriseCreate
@@ -71,37 +72,27 @@ def _prepare_clearance(url: str, workdir: Any) -> None:
                 actor=operator,
                 now=now,
             )
-            mandate_service.grant(
-                s,
-                importer_uscc=SECOND_IMPORTER,
-                broker_uscc=lodging.DECLARANT,
-                valid_from=now.date(),
-                valid_to=None,
-                procedures=None,
-                offices=None,
-                actor=operator,
-                now=now,
-            )
-            payments.add_guarantee(s, uscc=lodging.IMPORTER, amount="9999999999.00", expires=None, actor=operator, now=now)
+            grant_mandate(s, importer=SECOND_IMPORTER, actor=operator, now=now)
+            payments.add_guarantee(s, uscc=IMPORTER, amount="9999999999.00", expires=None, actor=operator, now=now)
     finally:
         rt.stop()
 
 
 def _maker(importer: str, run_id: str) -> Any:
-    doc = json.loads(lodging.EXAMPLE.read_text())
+    doc = json.loads(EXAMPLE.read_text())
     doc["client_reference"] = "@@REF@@"
     doc["importer"]["uscc"] = importer
     head, tail = json.dumps(doc, separators=(",", ":")).encode().split(b"@@REF@@")
     return lambda n: head + b"GREEN-%s-%09d" % (run_id.encode(), n) + tail
 
 
-class ClearanceLoad(lodging.Load):
-    """bench/lodging's load generator with two lodging phases instead of bare and lodge."""
+class ClearanceLoad(Load):
+    """bench/load's generator (bench/lodging's) with two lodging phases instead of bare and lodge."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.bodies = {"held": _maker(SECOND_IMPORTER, self.run_id), "released": _maker(lodging.IMPORTER, self.run_id)}
-        self.paths = {k: lodging.LODGE_PATH for k in KINDS}
+        self.bodies = {"held": _maker(SECOND_IMPORTER, self.run_id), "released": _maker(IMPORTER, self.run_id)}
+        self.paths = {k: LODGE_PATH for k in KINDS}
         self.expected = {k: 202 for k in KINDS}
         self.headers = {k: {"Content-Type": "application/json", "Authorization": f"Bearer {self.prepared.token}"} for k in KINDS}
         self.kinds = KINDS
@@ -117,19 +108,19 @@ class ClearanceLoad(lodging.Load):
 
 
 def bench_one(db: str, args: argparse.Namespace, console: Console) -> dict[str, Any]:
-    with lodging.fresh_database(db, args.pg_url) as prepared:
+    with fresh_database(db, args.pg_url) as prepared:
         _prepare_clearance(prepared.url, prepared.workdir)
-        with lodging.serve(prepared) as server:
+        with serve(prepared) as server:
             load = ClearanceLoad(server, prepared, clients=args.clients, console=console, rate=args.rate)
             try:
-                phases = lodging._run_loop(load.run(rounds=args.rounds, seconds=args.seconds, warmup=args.warmup))
+                phases = run_loop(load.run(rounds=args.rounds, seconds=args.seconds, warmup=args.warmup))
                 statuses = load.statuses_by_importer()
             finally:
                 load.close()
-    held = lodging.summarize([p for p in phases if p.kind == "held"])
-    released = lodging.summarize([p for p in phases if p.kind == "released"])
+    held = summarize([p for p in phases if p.kind == "held"])
+    released = summarize([p for p in phases if p.kind == "released"])
     ratio = released["throughput_rps"] / held["throughput_rps"] if held["throughput_rps"] else 0.0
-    second, first = statuses.get(SECOND_IMPORTER, {}), statuses.get(lodging.IMPORTER, {})
+    second, first = statuses.get(SECOND_IMPORTER, {}), statuses.get(IMPORTER, {})
     # The lanes follow the office's targets, so about one declaration in ten of each importer goes
     # to review or inspection instead; the held importer's are never released, the other's are.
     checked = "released" not in second and first.get("released", 0) >= 0.8 * sum(first.values())

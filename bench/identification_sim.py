@@ -20,7 +20,8 @@ are the accepted history, the last two months the test), and the classifier is
 (d) latency: one `suggest(k=3)` and one single-line `check` per call, p50/p99 wall and CPU time;
 (e) --calibrate: the softmax temperature and flag threshold fitted on hand-written descriptions
     (the constants in use come from `bench.identification --calibrate` on its development part)
-    (CALIBRATION below, disjoint from the simulator's and the demo's), beside the constants used;
+    (CALIBRATION in bench/identification_calibration.py, disjoint from the simulator's and the
+    demo's), beside the constants used;
 (f) --compare: other classifiers on the same features (nearest centroid; scikit-learn's dense
     MultinomialNB, ComplementNB and SGDClassifier log-loss, which take minutes and hundreds of MB).
 """
@@ -48,6 +49,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.identification_calibration import CALIBRATION, fit_calibration
 from smartcustoms.demo import GOODS as DEMO_GOODS
 from smartcustoms.reference.service import NOT_HS
 from smartcustoms.risk.identification import domain as D
@@ -59,120 +61,6 @@ START = date(2025, 1, 1)
 SPLIT = date(2025, 11, 1)
 END = date(2026, 1, 1)
 FOLDS = 5
-
-# Hand-written trade descriptions with their heading, for calibration only (temperature, threshold).
-CALIBRATION: tuple[tuple[str, str], ...] = (
-    ("Fresh bananas, Cavendish", "0803"),
-    ("Frozen chicken wings", "0207"),
-    ("Frozen pork belly", "0203"),
-    ("Atlantic salmon fillets, frozen", "0304"),
-    ("Whole milk powder 26% fat", "0402"),
-    ("Cheddar cheese blocks", "0406"),
-    ("Natural honey in jars", "0409"),
-    ("Fresh apples, Fuji", "0808"),
-    ("Green coffee beans, Arabica, not roasted", "0901"),
-    ("Black tea in bags", "0902"),
-    ("Basmati rice, milled", "1006"),
-    ("Wheat for milling", "1001"),
-    ("Maize (corn) for animal feed", "1005"),
-    ("Crude palm oil", "1511"),
-    ("Refined sunflower oil", "1512"),
-    ("Raw cane sugar", "1701"),
-    ("Cocoa beans", "1801"),
-    ("Instant noodles", "1902"),
-    ("Sweet biscuits and cookies", "1905"),
-    ("Tomato paste in drums", "2002"),
-    ("Orange juice, frozen concentrate", "2009"),
-    ("Sparkling mineral water", "2201"),
-    ("Lager beer in cans", "2203"),
-    ("Vodka", "2208"),
-    ("Cigarettes", "2402"),
-    ("Dog food in cans", "2309"),
-    ("Portland cement", "2523"),
-    ("Crude petroleum oil", "2709"),
-    ("Diesel fuel", "2710"),
-    ("Liquefied natural gas", "2711"),
-    ("Polyethylene granules", "3901"),
-    ("PVC resin, polyvinyl chloride", "3904"),
-    ("Plastic shopping bags of polyethylene", "3923"),
-    ("Shampoo", "3305"),
-    ("Toothpaste", "3306"),
-    ("Laundry detergent powder", "3402"),
-    ("Urea fertilizer", "3102"),
-    ("Insecticide sprays", "3808"),
-    ("Acrylic paint, water-based", "3209"),
-    ("Natural rubber sheets", "4001"),
-    ("Leather handbags", "4202"),
-    ("Sawn pine lumber", "4407"),
-    ("Plywood panels", "4412"),
-    ("Wood pellets", "4401"),
-    ("Kraft paper in rolls", "4804"),
-    ("Toilet paper rolls", "4818"),
-    ("Corrugated cardboard boxes", "4819"),
-    ("Newspapers", "4902"),
-    ("Cotton yarn", "5205"),
-    ("Raw cotton, not carded", "5201"),
-    ("Polyester staple fibres", "5503"),
-    ("Men's suits of wool", "6203"),
-    ("Women's dresses of cotton, woven", "6204"),
-    ("Knitted sweaters and pullovers", "6110"),
-    ("Brassieres", "6212"),
-    ("Knitted socks", "6115"),
-    ("Cotton bed linen", "6302"),
-    ("Sports shoes with rubber soles and textile uppers", "6404"),
-    ("Ceramic floor tiles", "6907"),
-    ("Porcelain tableware", "6911"),
-    ("Float glass sheets", "7005"),
-    ("Glass bottles", "7010"),
-    ("Gold jewellery", "7113"),
-    ("Unwrought gold bars", "7108"),
-    ("Hot-rolled steel coils", "7208"),
-    ("Steel screws and bolts", "7318"),
-    ("Aluminium ingots, unwrought", "7601"),
-    ("Aluminium foil", "7607"),
-    ("Spanners and wrenches", "8204"),
-    ("Padlocks", "8301"),
-    ("Diesel engines", "8408"),
-    ("Centrifugal pumps", "8413"),
-    ("Air conditioners, split type", "8415"),
-    ("Household refrigerators", "8418"),
-    ("Excavators", "8429"),
-    ("Forklift trucks", "8427"),
-    ("Household washing machines", "8450"),
-    ("Sewing machines", "8452"),
-    ("Desktop computers", "8471"),
-    ("Laser printers", "8443"),
-    ("Ball bearings", "8482"),
-    ("Electric motors", "8501"),
-    ("Solar panels, photovoltaic modules", "8541"),
-    ("Vacuum cleaners", "8508"),
-    ("Hair dryers", "8516"),
-    ("Microwave ovens", "8516"),
-    ("Wireless routers", "8517"),
-    ("Headphones and earphones", "8518"),
-    ("Digital cameras", "8525"),
-    ("Integrated circuits, memory chips", "8542"),
-    ("Diesel trucks for the transport of goods", "8704"),
-    ("Motorcycles", "8711"),
-    ("Bicycles", "8712"),
-    ("Wheelchairs", "8713"),
-    ("Spectacle lenses", "9001"),
-    ("Sunglasses", "9004"),
-    ("Wall clocks", "9105"),
-    ("Upright pianos", "9201"),
-    ("Acoustic guitars", "9202"),
-    ("Office chairs", "9401"),
-    ("Mattresses", "9404"),
-    ("Video game consoles", "9504"),
-    ("Golf clubs", "9506"),
-    ("Ballpoint pens", "9608"),
-    ("Toothbrushes", "9603"),
-    ("Original oil paintings", "9701"),
-    ("Disposable syringes", "9018"),
-    ("X-ray apparatus", "9022"),
-    ("LED lamps", "8539"),
-    ("Table lamps", "9405"),
-)
 
 
 def nomenclature() -> list[D.HsText]:
@@ -313,20 +201,6 @@ def _latency(clf: D.Classifier, texts: list[str], calls: int) -> dict[str, float
     return out
 
 
-def _calibrate(entries: list[D.HsText]) -> dict[str, Any]:
-    clf = service.train(entries, [])
-    temperature = D.fit_temperature(clf, list(CALIBRATION))
-    scored = D.score_pairs(clf.calibrated(temperature=temperature), list(CALIBRATION))
-    threshold = D.choose_threshold(scored)
-    return {
-        "fitted_temperature": round(temperature, 3),
-        "chosen_threshold": threshold,
-        "temperature_used": D.TEMPERATURE,
-        "threshold_used": D.FLAG_THRESHOLD,
-        "false_flags_by_threshold": {f"{t:.1f}": round(D.false_flag_rate(scored, t), 3) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)},
-    }
-
-
 def _compare(entries: list[D.HsText], say: Callable[[str], None]) -> dict[str, Any]:
     """Other classifiers on the same features and examples (nomenclature only)."""
     import scipy.sparse as sp
@@ -453,7 +327,7 @@ def run(declarations: int, seed: int, calls: int, calibrate: bool, compare: bool
     result["latency"] = _latency(warm, texts, calls)
     result["machine"]["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if calibrate:
-        result["calibration"] = _calibrate(entries)
+        result["calibration"] = fit_calibration(entries)
     if compare:
         result["compare"] = _compare(entries, say)
     return result

@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python -m bench.queue [--db sqlite|postgresql|both] [--tasks 10000] [--requests 40] [--json]
 
-For each database: a fresh prepared database (bench.lodging's), one declaration lodged, a
+For each database: a fresh prepared database (bench.server's), one declaration lodged, a
 supervisor and an officer of office 2248, and `--tasks` tasks of that office inserted in bulk (nine
 in ten open, the rest waiting or done; four kinds; each held by the officer); PostgreSQL is
 ANALYZEd afterwards, as autovacuum does on a live database. Then `GET /tasks` is asked
@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from bench.common import DEFAULT_PG_URL, loadavg, machine, percentile
-from bench.lodging import EXAMPLE, fresh_database
+from bench.server import EXAMPLE, fresh_database
 
 TARGET_MS = 200.0
 OFFICE = "2248"

@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python -m bench.release [--db sqlite|postgresql|both] [--declarations 200] [--json]
 
-For each database: a fresh prepared database (bench.lodging's: reference data, the example's
+For each database: a fresh prepared database (bench.server's: reference data, the example's
 enterprises, the mandate, a broker). `--declarations` copies of the example are lodged one after
 another, each in its own `Runtime.write()` as a request would, alternately through
 `selectivity.lodge` alone and through `selectivity.lodge` then `release.service.issue` in the same
@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from bench.common import DEFAULT_PG_URL, loadavg, machine, percentile
-from bench.lodging import EXAMPLE, fresh_database
+from bench.server import EXAMPLE, fresh_database
 
 
 def _ms(values: list[float]) -> dict[str, float]:

@@ -33,6 +33,7 @@ from smartcustoms.risk.simulator import Simulator, write_history_csv
 from smartcustoms.runtime import Runtime
 from smartcustoms.web.app import create_app
 from tests.conftest import BROKER, NOW, OPERATOR, ROOT, World, example, grant_mandate
+from tests.e2e.helpers import no_random_checks
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -100,18 +101,7 @@ class Lodged:
 @pytest.fixture
 def lodged(rt: Runtime, world: World) -> Lodged:
     """Three declarations lodged (and so assessed) by the broker through the service layer, one of them withdrawn."""
-    with rt.write() as s:
-        selectivity.set_setting(
-            s,
-            office="*",
-            red_rate=0.03,
-            yellow_rate=0.07,
-            random_rate=0.0,
-            valid_from=START,
-            reason="No random checks in the browser tests: lanes follow the rules alone.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
+    no_random_checks(rt, world)  # lanes follow the rules alone
     numbers = []
     for i in range(3):
         raw = example()

@@ -12,7 +12,6 @@ from typing import Any
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 from smartcustoms.web import i18n
-from smartcustoms.web.release_pages import TEXT as RECEIPT_TEXT
 from tests.conftest import example
 from tests.e2e.field_helpers import PASSWORD, answers
 
@@ -61,11 +60,6 @@ def words(lang: str) -> Callable[..., str]:
         return text % values if values else text
 
     return _
-
-
-def receipt_words(lang: str) -> dict[str, str]:
-    """The release receipt's and its check's words (their own small dictionary, not yet in the catalogue)."""
-    return RECEIPT_TEXT["en" if lang == "en" else "zh"]
 
 
 def sign_in_as(page: Page, name: str, lang: str = "en", password: str = PASSWORD) -> None:

@@ -7,7 +7,7 @@ import pytest
 from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, OPERATOR, World
-from tests.e2e.test_clearance import rule_lane
+from tests.e2e.helpers import rule_lane
 
 
 @pytest.fixture

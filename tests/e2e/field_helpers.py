@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from smartcustoms.auth import service as auth_service
-from smartcustoms.auth.models import Role
-from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
-from tests.conftest import NOW, OPERATOR, World, example
+from tests.conftest import World, example
+from tests.e2e.helpers import add_staff
+from tests.e2e.inspection_helpers import STAFF, png_of
 
 PASSWORD = "correct-horse-battery"
-STAFF = (("insp_a", Role.inspector), ("insp_b", Role.inspector), ("xray_a", Role.image_analyst), ("scanner", Role.scanner))
 SEALS = {str(c["number"]): str(c["seals"][0]) for c in example()["containers"]}
 # What an inspector types into each step kind's form (the counts are filled per declared line).
 ANSWERS: dict[str, dict[str, str]] = {
@@ -33,16 +29,7 @@ ANSWERS: dict[str, dict[str, str]] = {
 
 def field_staff(rt: Runtime, world: World) -> None:
     """Two inspectors and an image analyst of office 2248 on the roster, a scanner station; all sign in with PASSWORD."""
-    with rt.write() as s:
-        for name, role in STAFF:
-            _, world.tokens[name] = auth_service.add_user(
-                s, name=name, role=role, office="2248", password=PASSWORD, actor=OPERATOR, now=NOW
-            )
-            if role is not Role.scanner:
-                roster.set_officer(s, name=name, chapters="01-97", capacity=5, duty="on", actor=OPERATOR, now=NOW)
-    with rt.read() as s:
-        for name, _ in STAFF:
-            world.principals[name] = auth_service.authenticate_token(s, token=world.tokens[name])
+    add_staff(rt, world, *STAFF, password=PASSWORD)
 
 
 def answers(step_id: str) -> dict[str, str]:
@@ -91,9 +78,6 @@ def files(*photos: tuple[str, bytes, str]) -> Any:
 def xray_png(width: int = 480, height: int = 200) -> bytes:
     """A grey PNG that looks like a container scan: a light hull, darker cargo rows and one dense block."""
 
-    def block(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     def grey(x: int, y: int) -> int:
         if x < 8 or x >= width - 8 or y < 8 or y >= height - 8:
             return 40  # the container's steel walls
@@ -101,6 +85,4 @@ def xray_png(width: int = 480, height: int = 200) -> bytes:
             return 15  # something dense behind the cartons
         return 200 - 60 * ((x // 24 + y // 30) % 2)  # rows of cartons
 
-    rows = b"".join(b"\x00" + bytes(grey(x, y) for x in range(width)) for y in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + block(b"IHDR", ihdr) + block(b"IDAT", zlib.compress(rows)) + block(b"IEND", b"")
+    return png_of(width, height, b"".join(b"\x00" + bytes(grey(x, y) for x in range(width)) for y in range(height)))

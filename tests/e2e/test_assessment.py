@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,51 +13,19 @@ from smartcustoms.audit.models import AuditEntry
 from smartcustoms.declaration import repository
 from smartcustoms.declaration.models import Declaration
 from smartcustoms.risk.history.models import HistoryRecord
-from smartcustoms.risk.knowledge import service as knowledge
-from smartcustoms.risk.parameter import service as rules
-from smartcustoms.risk.parameter.schemas import RuleCreate
 from smartcustoms.risk.selectivity import domain
 from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.risk.selectivity.models import Assessment
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, World, example
-from tests.e2e.test_clearance import rule_lane
+from tests.e2e.helpers import approve_rule, lodge, no_random_checks, red_lane, rule_lane, set_rates, watch
 
 API = "/api/v1/declarations"
-START = date(2026, 1, 1)
-
-
-def _rule(rt: Runtime, world: World, **fields: Any) -> None:
-    """An analyst proposes, the supervisor approves: the rule is in force."""
-    with rt.write() as s:
-        r = rules.propose(s, data=RuleCreate(valid_from=START, **fields), principal=world.principals["analyst"], now=NOW)
-        rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=world.principals["supervisor"], now=NOW)
-
-
-def _no_random(rt: Runtime, world: World) -> None:
-    with rt.write() as s:
-        selectivity.set_setting(
-            s,
-            office="*",
-            red_rate=0.03,
-            yellow_rate=0.07,
-            random_rate=0.0,
-            valid_from=START,
-            reason="No random checks in this test.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
-
-
-def _lodge(client: TestClient, world: World, body: dict[str, Any] | None = None) -> str:
-    r = client.post(API, json=body or example(), headers=world.headers("broker"))
-    assert r.status_code == 202, r.text
-    return str(r.json()["number"])
 
 
 def test_an_accepted_declaration_is_assessed_at_once_and_green_without_risk(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
-    number = _lodge(client, world)
+    no_random_checks(rt, world)
+    number = lodge(client, world)
     d = client.get(f"{API}/{number}", headers=world.headers("analyst")).json()
     assert d["status"] == "released"  # green: released in the lodging request
     assert [e["event"] for e in d["events"]][-2:] == ["declaration.assessed", "declaration.released"]
@@ -69,37 +36,14 @@ def test_an_accepted_declaration_is_assessed_at_once_and_green_without_risk(clie
 
 
 def test_a_watch_listed_consignor_goes_red_with_reasons_and_instructions(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
-    consignor = example()["consignor"]["name"]
-    with rt.write() as s:
-        knowledge.add_watch(
-            s,
-            list_name="intel",
-            party_kind="consignor",
-            identifier=consignor,
-            reason="Seizures of counterfeit goods.",
-            valid_from=START,
-            valid_to=None,
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
-    _rule(
-        rt,
-        world,
-        code="PRM-PTY-001",
-        name="Watch-listed consignor",
-        reason="The consignor is on the intelligence watch list.",
-        instructions="Inspect against the invoice; photograph the marks.",
-        condition={"fact": "consignor_watchlisted", "op": "is", "value": True},
-        lane="red",
-    )
-    number = _lodge(client, world)
+    red_lane(rt, world)
+    number = lodge(client, world)
     # The office's officer has no task on it (it waits for two inspectors): 404; the supervisor sees it all.
     assert client.get(f"{API}/{number}", headers=world.headers("officer")).status_code == 404
     full = client.get(f"{API}/{number}", headers=world.headers("supervisor")).json()["assessment"]
     assert full["lane"] == "red"
     assert full["hits"][0]["code"] == "PRM-PTY-001"
-    assert full["hits"][0]["instructions"] == "Inspect against the invoice; photograph the marks."
+    assert full["hits"][0]["instructions"] == "Inspect against the invoice."
     assert "score" in full and "contributions" in full and full["model"] is None
 
     # The enterprise sees what is checked and why, in its words: no codes, score or draw.
@@ -114,8 +58,8 @@ def test_a_watch_listed_consignor_goes_red_with_reasons_and_instructions(client:
 
 
 def test_a_rule_that_cannot_be_evaluated_is_reported_and_sends_to_review(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
-    _rule(
+    no_random_checks(rt, world)
+    approve_rule(
         rt,
         world,
         code="PRM-VAL-009",
@@ -125,27 +69,16 @@ def test_a_rule_that_cannot_be_evaluated_is_reported_and_sends_to_review(client:
         condition={"fact": "price_ratio", "op": "lt", "value": 0.5},  # no reference price known: cannot be evaluated
         weight=0.5,
     )
-    number = _lodge(client, world)
+    number = lodge(client, world)
     a = client.get(f"{API}/{number}", headers=world.headers("supervisor")).json()["assessment"]
     assert a["lane"] == "yellow"
     assert a["errors"] and a["errors"][0]["code"] == "PRM-VAL-009" and "price_ratio" in a["errors"][0]["message"]
 
 
 def test_the_random_draw_is_recorded_and_can_be_replayed(client: TestClient, world: World, rt: Runtime) -> None:
-    with rt.write() as s:
-        setting = selectivity.set_setting(
-            s,
-            office="2248",
-            red_rate=0.1,
-            yellow_rate=0.1,
-            random_rate=1.0,
-            aeo_factor=1.0,
-            valid_from=START,
-            reason="Everything at random, for the test.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
-    number = _lodge(client, world)
+    reason = "Everything at random, for the test."
+    setting = set_rates(rt, world, office="2248", red_rate=0.1, yellow_rate=0.1, random_rate=1.0, aeo_factor=1.0, reason=reason)
+    number = lodge(client, world)
     a = client.get(f"{API}/{number}", headers=world.headers("analyst")).json()["assessment"]
     drawn = a["random_draw"]
     assert drawn["selected"] is True and a["lane"] in ("yellow", "red") and "random" in a["basis"]
@@ -157,27 +90,15 @@ def test_the_random_draw_is_recorded_and_can_be_replayed(client: TestClient, wor
 
 
 def test_aeo_traders_are_drawn_at_a_lower_rate(rt: Runtime, world: World) -> None:
-    with rt.write() as s:
-        st = selectivity.set_setting(
-            s,
-            office="*",
-            red_rate=0.05,
-            yellow_rate=0.05,
-            random_rate=0.2,
-            aeo_factor=0.25,
-            valid_from=START,
-            reason="Test.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
+    st = set_rates(rt, world, red_rate=0.05, yellow_rate=0.05, random_rate=0.2, aeo_factor=0.25, reason="Test.")
     assert st.rates("aeo").random == pytest.approx(0.05) and st.rates("general").random == pytest.approx(0.2)
     assert st.rates("low").random == pytest.approx(0.4)
 
 
 def test_an_amendment_is_assessed_again_and_both_assessments_are_kept(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
+    no_random_checks(rt, world)
     rule_lane(rt, world, "yellow")  # under review, not released: it can still be amended
-    number = _lodge(client, world)
+    number = lodge(client, world)
     r = client.post(
         f"{API}/{number}/amendments",
         json={"patch": {"items": [{**example()["items"][0], "quantity": "1300"}, *example()["items"][1:]]}, "reason": "Counted again."},
@@ -192,8 +113,8 @@ def test_an_amendment_is_assessed_again_and_both_assessments_are_kept(client: Te
 
 
 def test_outcomes_become_labelled_history_and_are_journaled(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
-    number = _lodge(client, world)
+    no_random_checks(rt, world)
+    number = lodge(client, world)
     with rt.write() as s:
         decl = repository.by_number(s, number=number)
         assert decl is not None
@@ -218,7 +139,7 @@ def test_outcomes_become_labelled_history_and_are_journaled(client: TestClient, 
 def test_a_refused_outcome_changes_nothing(rt: Runtime, world: World, client: TestClient) -> None:
     from smartcustoms.errors import ValidationFailed
 
-    number = _lodge(client, world)
+    number = lodge(client, world)
     with rt.write() as s:
         decl = s.scalar(select(Declaration).where(Declaration.number == number))
         assert decl is not None
@@ -240,11 +161,11 @@ def test_a_refused_outcome_changes_nothing(rt: Runtime, world: World, client: Te
 
 
 def test_lane_shares_report_what_happened_against_the_targets(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
+    no_random_checks(rt, world)
     for i in range(3):
         body = example()
         body["client_reference"] = f"SHARE-{i}"
-        _lodge(client, world, body)
+        lodge(client, world, body)
     with rt.read() as s:
         shares = selectivity.lane_shares(s, office="2248", now=NOW + timedelta(days=1))
     assert shares["assessments"] == 3 and shares["counts"]["green"] == 3 and shares["random_selected"] == 0
@@ -254,8 +175,8 @@ def test_lane_shares_report_what_happened_against_the_targets(client: TestClient
 def test_smart_identification_flags_a_description_that_disagrees_with_the_declared_code(
     client: TestClient, world: World, rt: Runtime
 ) -> None:
-    _no_random(rt, world)
-    _rule(
+    no_random_checks(rt, world)
+    approve_rule(
         rt,
         world,
         code="PRM-CLS-001",
@@ -267,7 +188,7 @@ def test_smart_identification_flags_a_description_that_disagrees_with_the_declar
     )
     body = example()
     body["items"][0]["hs_code"] = "4901990000"  # smartphones declared as printed matter
-    number = _lodge(client, world, body)
+    number = lodge(client, world, body)
     a = client.get(f"{API}/{number}", headers=world.headers("analyst")).json()["assessment"]
     flags = [h for h in a["hits"] if h["code"] == selectivity.IDENTIFICATION_CODE]
     assert [h["line"] for h in flags] == [1] and "8517" in flags[0]["reason"] and "4901" in flags[0]["reason"]
@@ -275,14 +196,14 @@ def test_smart_identification_flags_a_description_that_disagrees_with_the_declar
     mine = client.get(f"{API}/{number}", headers=world.headers("broker")).json()["assessment"]
     assert "the tariff classification of the goods" in mine["topics"] and "SYS-HSID" not in str(mine)
 
-    honest = _lodge(client, world, {**example(), "client_reference": "HONEST-1"})
+    honest = lodge(client, world, {**example(), "client_reference": "HONEST-1"})
     a2 = client.get(f"{API}/{honest}", headers=world.headers("analyst")).json()["assessment"]
     assert a2["lane"] == "green" and a2["hits"] == []
 
 
 def test_an_enterprise_profile_sums_up_declarations_lanes_checks_and_watch_lists(client: TestClient, world: World, rt: Runtime) -> None:
-    _no_random(rt, world)
-    number = _lodge(client, world)
+    no_random_checks(rt, world)
+    number = lodge(client, world)
     with rt.write() as s:
         decl = repository.by_number(s, number=number)
         assert decl is not None
@@ -297,18 +218,8 @@ def test_an_enterprise_profile_sums_up_declarations_lanes_checks_and_watch_lists
             principal=world.principals["officer"],
             now=NOW,
         )
-        knowledge.add_watch(
-            s,
-            list_name="valuation",
-            party_kind="importer",
-            identifier=example()["importer"]["uscc"],
-            reason="Repeated undervaluation.",
-            valid_from=START,
-            valid_to=None,
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
     importer = example()["importer"]["uscc"]
+    watch(rt, world, "importer", importer, list_name="valuation", reason="Repeated undervaluation.")
     r = client.get(f"/api/v1/risk/enterprises/{importer}", headers=world.headers("analyst"))
     assert r.status_code == 200, r.text
     p = r.json()

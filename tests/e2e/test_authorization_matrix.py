@@ -29,7 +29,7 @@ from smartcustoms.release import service as release_service
 from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from tests.conftest import BROKER, NOW, OPERATOR, OTHER, World, example
-from tests.e2e.test_clearance import lane
+from tests.e2e.helpers import lane
 
 COLUMNS = ("anon", "broker", "importer", "other", "officer", "off_tj", "inspector", "analyst", "supervisor", "gate", "agency", "admin")
 USERS = {"off_tj": "officer_tianjin"}

@@ -3,93 +3,31 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from smartcustoms.audit.models import AuditEntry
-from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.clearance import conditions, settings
 from smartcustoms.declaration import repository
-from smartcustoms.risk.parameter import service as rules
-from smartcustoms.risk.parameter.schemas import RuleCreate
-from smartcustoms.risk.selectivity import service as selectivity
 from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import Task
 from tests.conftest import NOW, OPERATOR, World, example
+from tests.e2e.helpers import add_staff, lane, lodged, only_task
 
 API = "/api/v1/declarations"
 TASKS = "/api/v1/tasks"
-START = date(2026, 1, 1)
-
-
-def rule_lane(rt: Runtime, world: World, to: str) -> None:
-    """Every declaration goes at least to the lane: a rule in force on a fact that always holds."""
-    with rt.write() as s:
-        data = RuleCreate(
-            valid_from=START,
-            code="PRM-TST-001",
-            name="Every declaration",
-            reason="Test lane.",
-            instructions="Check it.",
-            condition={"fact": "consignor_watchlisted", "op": "is", "value": False},
-            lane=to,  # type: ignore[arg-type]
-        )
-        r = rules.propose(s, data=data, principal=world.principals["analyst"], now=NOW)
-        rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=world.principals["supervisor"], now=NOW)
-
-
-def lane(rt: Runtime, world: World, to: str) -> None:
-    """Every declaration goes to the lane (the rule above, and no random checks)."""
-    with rt.write() as s:
-        selectivity.set_setting(
-            s,
-            office="*",
-            red_rate=0.03,
-            yellow_rate=0.07,
-            random_rate=0.0,
-            valid_from=START,
-            reason="No random checks in this test.",
-            actor=world.principals["analyst"].actor(),
-            now=NOW,
-        )
-    rule_lane(rt, world, to)
-
-
-def staff(rt: Runtime, *names: tuple[str, Role], duty: str = "on") -> dict[str, dict[str, str]]:
-    """Users of the roster at office 2248, every chapter, on duty (or not); their auth headers."""
-    headers = {}
-    with rt.write() as s:
-        for name, role in names:
-            found = auth_service.add_user(s, name=name, role=role, office="2248", actor=OPERATOR, now=NOW)
-            headers[name] = {"Authorization": f"Bearer {found[1]}"}
-            if role is not Role.supervisor:
-                roster.set_officer(s, name=name, chapters="01-97", capacity=5, duty=duty, actor=OPERATOR, now=NOW)
-    return headers
-
-
-def lodge(client: TestClient, world: World) -> dict[str, Any]:
-    r = client.post(API, json=example(), headers=world.headers("broker"))
-    assert r.status_code == 202, r.text
-    return dict(r.json())
-
-
-def only_task(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
-    page = client.get(TASKS, headers=headers).json()
-    assert page["total"] == 1, page
-    return dict(page["items"][0])
 
 
 def test_yellow_goes_to_a_drawn_officer_who_queries_the_trader_answers_and_the_officer_accepts(
     client: TestClient, world: World, rt: Runtime
 ) -> None:
     lane(rt, world, "yellow")
-    h = staff(rt, ("li", Role.officer), ("chen", Role.supervisor))
-    receipt = lodge(client, world)
+    h = add_staff(rt, world, ("li", Role.officer), ("chen", Role.supervisor))
+    receipt = lodged(client, world)
     assert receipt["status"] == "under_review" and receipt["assessment"]["lane"] == "yellow"
     number = receipt["number"]
 
@@ -142,8 +80,8 @@ def test_red_goes_to_two_drawn_inspectors_and_a_review_inspect_decision_opens_an
     client: TestClient, world: World, rt: Runtime
 ) -> None:
     lane(rt, world, "red")
-    h = staff(rt, ("zhao", Role.inspector), ("qian", Role.inspector), ("sun", Role.inspector))
-    receipt = lodge(client, world)
+    h = add_staff(rt, world, ("zhao", Role.inspector), ("qian", Role.inspector), ("sun", Role.inspector))
+    receipt = lodged(client, world)
     assert receipt["status"] == "under_inspection"
     tasks = [only_task(client, h[n]) for n in ("zhao", "qian", "sun") if client.get(TASKS, headers=h[n]).json()["total"]]
     assert len(tasks) == 2 and tasks[0]["id"] == tasks[1]["id"]
@@ -158,8 +96,8 @@ def test_with_nobody_free_the_task_waits_in_the_queue_and_is_drawn_when_an_offic
     client: TestClient, world: World, rt: Runtime
 ) -> None:
     lane(rt, world, "yellow")
-    h = staff(rt, ("zhou", Role.officer), duty="off")
-    receipt = lodge(client, world)
+    h = add_staff(rt, world, ("zhou", Role.officer), duty="off")
+    receipt = lodged(client, world)
     with rt.read() as s:
         queued = s.scalars(select(Task)).one()
         assert (queued.status.value, queued.assigned_at) == ("waiting", None)
@@ -172,8 +110,8 @@ def test_with_nobody_free_the_task_waits_in_the_queue_and_is_drawn_when_an_offic
 
 def test_two_decisions_at_once_exactly_one_wins_and_the_other_changes_nothing(client: TestClient, world: World, rt: Runtime) -> None:
     lane(rt, world, "yellow")
-    h = staff(rt, ("wu", Role.officer))
-    lodge(client, world)
+    h = add_staff(rt, world, ("wu", Role.officer))
+    lodged(client, world)
     task = only_task(client, h["wu"])
     url = f"{TASKS}/{task['id']}/decision"
     bodies = [{"decision": "reject", "reason": "Undervalued."}, {"decision": "inspect", "reason": "Look at the goods."}]
@@ -206,8 +144,8 @@ def test_two_decisions_at_once_exactly_one_wins_and_the_other_changes_nothing(cl
 
 def test_bad_decisions_and_answers_are_refused_with_codes_and_change_nothing(client: TestClient, world: World, rt: Runtime) -> None:
     lane(rt, world, "yellow")
-    h = staff(rt, ("zheng", Role.officer), ("feng", Role.officer), ("chu", Role.supervisor))
-    lodge(client, world)
+    h = add_staff(rt, world, ("zheng", Role.officer), ("feng", Role.officer), ("chu", Role.supervisor))
+    lodged(client, world)
     task = next(t for n in ("zheng", "feng") for t in client.get(TASKS, headers=h[n]).json()["items"])
     holder, other = ("zheng", "feng") if task["assignees"] == ["zheng"] else ("feng", "zheng")
     url = f"{TASKS}/{task['id']}/decision"
@@ -240,8 +178,8 @@ def test_bad_decisions_and_answers_are_refused_with_codes_and_change_nothing(cli
 
 
 def test_green_is_released_in_the_lodging_request_and_blue_too_with_an_audit_task(client: TestClient, world: World, rt: Runtime) -> None:
-    h = staff(rt, ("ma", Role.officer))
-    receipt = lodge(client, world)
+    h = add_staff(rt, world, ("ma", Role.officer))
+    receipt = lodged(client, world)
     assert receipt["assessment"]["lane"] == "green" and receipt["status"] == "released"
     rel = client.get(f"{API}/{receipt['number']}", headers=world.headers("broker")).json()
     assert rel["status"] == "released" and rel["events"][-1]["event"] == "declaration.released"
@@ -249,19 +187,18 @@ def test_green_is_released_in_the_lodging_request_and_blue_too_with_an_audit_tas
 
     lane(rt, world, "blue")
     body = example() | {"client_reference": "BLUE-0001"}
-    r = client.post(API, json=body, headers=world.headers("broker"))
-    assert r.status_code == 202, r.text
-    assert r.json()["assessment"]["lane"] == "blue" and r.json()["status"] == "released"
+    blue = lodged(client, world, body)
+    assert blue["assessment"]["lane"] == "blue" and blue["status"] == "released"
     audit = only_task(client, h["ma"])
-    assert (audit["kind"], audit["declaration"], audit["status"]) == ("audit", r.json()["number"], "open")
+    assert (audit["kind"], audit["declaration"], audit["status"]) == ("audit", blue["number"], "open")
 
 
 def test_a_red_lane_office_that_reviews_first_opens_a_review_then_the_inspection(client: TestClient, world: World, rt: Runtime) -> None:
     lane(rt, world, "red")
-    h = staff(rt, ("he", Role.officer), ("lv", Role.inspector), ("shi", Role.inspector))
+    h = add_staff(rt, world, ("he", Role.officer), ("lv", Role.inspector), ("shi", Role.inspector))
     with rt.write() as s:
         settings.set_review_first(s, office="2248", on=True, actor=OPERATOR, now=NOW)
-    receipt = lodge(client, world)
+    receipt = lodged(client, world)
     assert receipt["status"] == "under_review"
     review = only_task(client, h["he"])
     r = client.post(f"{TASKS}/{review['id']}/decision", json={"decision": "accept", "reason": "Papers in order."}, headers=h["he"])

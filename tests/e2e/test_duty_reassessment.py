@@ -17,7 +17,8 @@ from smartcustoms.risk.selectivity.models import Outcome
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import TaskKind
 from tests.conftest import World, example
-from tests.e2e.inspection_helpers import API, lodge, red_lane, staff, task_of
+from tests.e2e.helpers import lodge, red_lane
+from tests.e2e.inspection_helpers import API, staff, task_of
 from tests.e2e.test_inspection_api import _all_steps
 
 TOTAL = Decimal("227921.74")  # the canonical example as declared (tests/e2e/test_duty_api.py)

@@ -20,7 +20,7 @@ from smartcustoms.duty.models import Guarantee
 from smartcustoms.release.models import Release
 from smartcustoms.runtime import Runtime
 from tests.conftest import IMPORTER, NOW, OPERATOR, WORLD_GUARANTEE, World, example
-from tests.e2e.test_clearance import lane
+from tests.e2e.helpers import lane
 
 TOTAL = "227921.74"  # the canonical example's duties under the sample tariff (tests/e2e/test_duty_api.py)
 TOTAL_FEN = 22792174

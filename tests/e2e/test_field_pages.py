@@ -17,7 +17,8 @@ from smartcustoms.task.models import Task, TaskKind
 from smartcustoms.xray.models import Scan
 from tests.conftest import World
 from tests.e2e.field_helpers import answers, browser_of, csrf_of, current_step, field_staff, files, text_of
-from tests.e2e.inspection_helpers import API, JPEG, lodge, png, red_lane, status_of, task_of
+from tests.e2e.helpers import lodge, red_lane
+from tests.e2e.inspection_helpers import API, JPEG, png, status_of, task_of
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 

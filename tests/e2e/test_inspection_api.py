@@ -20,7 +20,8 @@ from smartcustoms.risk.selectivity.models import Outcome
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import TaskKind
 from tests.conftest import NOW, World, example
-from tests.e2e.inspection_helpers import API, JPEG, lodge, png, red_lane, staff, status_of, task_of
+from tests.e2e.helpers import lodge, red_lane
+from tests.e2e.inspection_helpers import API, JPEG, png, staff, status_of, task_of
 
 RESULTS: dict[str, dict[str, Any]] = {
     "container_number": {"found": "{container}"},

@@ -13,7 +13,7 @@ from smartcustoms.auth import service as auth_service
 from smartcustoms.auth.models import Role
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, OPERATOR, World, example
-from tests.e2e.test_clearance import lane, only_task, staff
+from tests.e2e.helpers import add_staff, lane, only_task
 from tests.e2e.test_cli import Cli
 
 pytest_plugins = ["tests.e2e.test_cli"]
@@ -50,7 +50,7 @@ def test_the_office_supervisor_sets_review_first_and_the_next_red_declaration_is
     assert _journal(rt) == [("2248", None, {"review_first": True}, "chief_2248")]
 
     lane(rt, world, "red")
-    h = staff(rt, ("he", Role.officer), ("lv", Role.inspector), ("shi", Role.inspector))
+    h = add_staff(rt, world, ("he", Role.officer), ("lv", Role.inspector), ("shi", Role.inspector))
     receipt = client.post("/api/v1/declarations", json=example(), headers=world.headers("broker")).json()
     assert receipt["status"] == "under_review"
     assert only_task(client, h["he"])["kind"] == "review"

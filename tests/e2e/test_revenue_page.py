@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.runtime import Runtime
 from tests.conftest import World, example
-from tests.e2e.test_clearance import lane
+from tests.e2e.helpers import lane
 
 TOTAL = "227921.74"  # the canonical example's duties under the sample tariff
 

@@ -32,7 +32,7 @@ from smartcustoms.risk.simulator import Simulator, write_history_csv
 from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from tests.conftest import NOW, OPERATOR, ROOT, World, example
-from tests.e2e.test_clearance import staff
+from tests.e2e.helpers import add_staff
 
 RISK = "/api/v1/risk"
 DECLARATIONS = "/api/v1/declarations"
@@ -89,7 +89,7 @@ def _lodge(client: TestClient, world: World) -> str:
 def _inspected(client: TestClient, world: World, rt: Runtime) -> str:
     """A declaration lodged for review (fixture `under_review`) that `officer` sent on to `inspector` (an inspection
     draws two, `zhao` the other): both hold a task on it."""
-    staff(rt, ("zhao", Role.inspector))
+    add_staff(rt, world, ("zhao", Role.inspector))
     with rt.write() as s:
         roster.set_officer(s, name="inspector", capacity=1000, actor=OPERATOR, now=NOW)
     number = _lodge(client, world)

@@ -15,7 +15,8 @@ from smartcustoms.config import get_settings
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import TaskKind
 from tests.conftest import World, example
-from tests.e2e.inspection_helpers import API, lodge, png, red_lane, staff, status_of, task_of
+from tests.e2e.helpers import lodge, red_lane
+from tests.e2e.inspection_helpers import API, png, staff, status_of, task_of
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from smartcustoms.runtime import Runtime
 from smartcustoms.task import service as tasks
 from smartcustoms.task.models import Task, TaskKind
 from tests.conftest import NOW, OPERATOR, World, example
-from tests.e2e.test_clearance import lane
+from tests.e2e.helpers import lane
 
 PASSWORD = "correct-horse-battery"
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}

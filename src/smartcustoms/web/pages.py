@@ -77,6 +77,11 @@ def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -
 
 
 @jinja2.pass_context
+def _pgettext(ctx: jinja2.runtime.Context, context: str, message: str) -> str:
+    return i18n.pgettext(ctx.get("lang") or i18n.DEFAULT, context, message)
+
+
+@jinja2.pass_context
 def _label(ctx: jinja2.runtime.Context, table: str, value: str | None) -> str:
     """A data value (status, lane, document type ...) in the page's language; unknown values as they are."""
     words: dict[str, str] = getattr(labels, table.upper())
@@ -92,7 +97,7 @@ def _reason(ctx: jinja2.runtime.Context, event: str, reason: str) -> str:
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, extensions=["jinja2.ext.i18n"]
 )
-_env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+_env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)  # type: ignore[attr-defined]
 _env.globals["label"] = _label
 _env.filters["t"] = _gettext
 _env.globals["reason"] = _reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -25,17 +26,18 @@ TEXT_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|placeholder|alt)="([^"]*)"'
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def _catalog() -> dict[str, tuple[str, ...]]:
+def _catalog(*, contexts: bool = False) -> dict[Any, tuple[str, ...]]:
+    """msgid -> its translations (with `contexts`: (msgctxt or None, msgid) -> ...)."""
     with PO.open("rb") as f:
         cat = read_po(f, locale="zh_Hans")
-    out: dict[str, tuple[str, ...]] = {}
+    out: dict[Any, tuple[str, ...]] = {}
     for m in cat:
         if not m.id:
             continue
         key = m.id[0] if isinstance(m.id, tuple) else m.id
         strings = m.string if isinstance(m.string, tuple) else (m.string,)
         assert not m.fuzzy, f"fuzzy entry: {key!r}"
-        out[key] = tuple(strings)
+        out[(m.context, key) if contexts else key] = tuple(strings)
     return out
 
 
@@ -96,13 +98,14 @@ def test_every_chinese_entry_is_translated_with_the_same_placeholders() -> None:
 
 
 def test_every_message_the_pages_use_is_in_the_chinese_catalogue() -> None:
-    catalog = _catalog()
+    catalog = _catalog(contexts=True)
     method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-    used = {m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(WEB), method_map, options, keywords=keywords)}
-    assert len(used) > 200
-    assert sorted(used - catalog.keys()) == []
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
+    found = list(extract_from_dir(str(WEB), method_map, options, keywords=keywords))
+    used = {(m[4], m[2] if isinstance(m[2], str) else m[2][0]) for m in found}
+    assert len(used) > 200 and ("release receipt", "Bill of lading") in used  # messages in a context are found too
+    assert sorted(used - catalog.keys(), key=str) == []
 
 
 def test_the_traders_view_of_an_assessment_is_all_in_the_catalogue() -> None:

@@ -58,6 +58,11 @@ def gettext(lang: str, message: str) -> str:
     return translations(lang).gettext(message)
 
 
+def pgettext(lang: str, context: str, message: str) -> str:
+    """`message` in the language, as the catalogue translates it in `context` (its msgctxt)."""
+    return translations(lang).pgettext(context, message)
+
+
 def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
     """The singular or plural form of a message in the language, for n."""
     return translations(lang).ngettext(singular, plural, n)
