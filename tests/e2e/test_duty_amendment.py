@@ -18,7 +18,8 @@ from smartcustoms.roster import service as roster
 from smartcustoms.runtime import Runtime
 from smartcustoms.task.models import Task, TaskStatus
 from tests.conftest import NOW, OPERATOR, World, example
-from tests.e2e.inspection_helpers import API, red_lane, staff
+from tests.e2e.helpers import red_lane
+from tests.e2e.inspection_helpers import API, staff
 from tests.e2e.test_duty_release import TOTAL, bank
 
 __all__ = ["bank"]  # the bank user's fixture
