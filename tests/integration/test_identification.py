@@ -238,9 +238,9 @@ def test_classify_refuses_without_token_other_roles_and_bad_bodies(client: TestC
 
 
 def test_cli_classify_prints_a_table_or_json(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    from smartcustoms.cli import identify
+    from smartcustoms.cli import common, identify
 
-    monkeypatch.setattr(identify, "make_runtime", lambda: Runtime(rt.settings))
+    monkeypatch.setattr(common, "make_runtime", lambda: Runtime(rt.settings))
     app = typer.Typer()
     app.command()(identify.classify)
     runner = CliRunner()

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from smartcustoms.clearance import settings
-from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_runtime
+from smartcustoms.cli.common import OPERATOR, JsonOpt, emit, runtime
 from smartcustoms.kit.clock import utcnow
 
 app = typer.Typer(help="Clearance: how each office orders its checks.", no_args_is_help=True)
@@ -23,17 +23,13 @@ def office(
             help="Red lane: review the documents before the inspection, or inspect straight away (the default)",
         ),
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Show the office's clearance setting, or change it (journaled)."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         if review_first is not None:
             settings.set_review_first(s, office=code, on=review_first, actor=OPERATOR, now=utcnow())
         out = settings.read(s, office=code)
-    rt.stop()
-    if json_output:
-        emit_json({**out, "updated_at": out["updated_at"].isoformat() if out["updated_at"] else None})  # type: ignore[attr-defined]
-        return
     order = "review, then inspection" if out["review_first"] else "inspection straight away"
-    console.print(f"Office {code}: red lane → {order}")
+    updated = out["updated_at"].isoformat() if out["updated_at"] else None  # type: ignore[attr-defined]
+    emit({**out, "updated_at": updated}, json_output, f"Office {code}: red lane → {order}")

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from smartcustoms.clearance import service as clearance
-from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named, read_json
+from smartcustoms.cli.common import AsOpt, JsonOpt, console, emit, principal_named, read_json, runtime
 from smartcustoms.declaration import repository, service
 from smartcustoms.declaration.models import Status
 from smartcustoms.errors import ValidationFailed
@@ -17,8 +17,6 @@ from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.selectivity import service as selectivity
 
 app = typer.Typer(help="Declarations: lodge, show, list, amend, withdraw.", no_args_is_help=True)
-AsOpt = Annotated[str, typer.Option("--as", help="Name of the user to act as")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("lodge")
@@ -28,9 +26,8 @@ def lodge(
     json_output: JsonOpt = False,
 ) -> None:
     """Lodge a declaration from a JSON file; exit 2 with every problem if it is refused."""
-    rt = make_runtime()
     now = utcnow()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         raw = read_json(file)
         who = principal_named(rt, as_user)
         try:
@@ -40,21 +37,20 @@ def lodge(
             with rt.write() as s:
                 service.record_rejection(s, raw=raw, principal=who, problems=exc.problems, now=now)
             raise
-    rt.stop()
-    if json_output:
-        emit_json({**receipt, "replayed": replayed})
-    else:
-        console.print(f"{'already lodged' if replayed else 'lodged'}: [bold]{receipt['number']}[/bold] {receipt['status']}")
-        lane = receipt.get("assessment")
-        if lane:
-            console.print(f"lane {lane['lane']}: {lane['message']}")
+    emit({**receipt, "replayed": replayed}, json_output, lambda: _lodged(receipt, replayed))
+
+
+def _lodged(receipt: dict[str, Any], replayed: bool) -> None:
+    console.print(f"{'already lodged' if replayed else 'lodged'}: [bold]{receipt['number']}[/bold] {receipt['status']}")
+    lane = receipt.get("assessment")
+    if lane:
+        console.print(f"lane {lane['lane']}: {lane['message']}")
 
 
 @app.command("show")
 def show(number: str, as_user: AsOpt, json_output: JsonOpt = False) -> None:
     """Show a declaration's state and history."""
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         who = principal_named(rt, as_user)
         with rt.read() as s:
             d = service.get_visible(s, number=number, principal=who)
@@ -72,12 +68,12 @@ def show(number: str, as_user: AsOpt, json_output: JsonOpt = False) -> None:
             }
             assessed = selectivity.latest(s, declaration_id=d.id)
             out["assessment"] = selectivity.view(assessed, principal=who, decl=d) if assessed is not None else None
-    rt.stop()
-    if json_output:
-        emit_json(out)
-        return
+    emit(out, json_output, lambda: _shown(out))
+
+
+def _shown(out: dict[str, Any]) -> None:
     console.print(f"[bold]{out['number']}[/bold] {out['status']} (version {out['version']}, ref {out['client_reference']})")
-    for e in events:
+    for e in out["events"]:
         console.print(f"  {str(e['at'])[:19]}  {e['event']:<32} {e['actor']:<14} {e['reason'] or ''}")
     a: dict[str, Any] | None = out["assessment"]
     if a:
@@ -96,8 +92,7 @@ def list_(
     json_output: JsonOpt = False,
 ) -> None:
     """List the declarations the user may see, newest first."""
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         who = principal_named(rt, as_user)
         enterprise_id, office = service.scope(who)
         with rt.read() as s:
@@ -122,14 +117,14 @@ def list_(
                 }
                 for d in rows
             ]
-    rt.stop()
-    if json_output:
-        emit_json({"total": total, "items": out})
-        return
+    emit({"total": total, "items": out}, json_output, lambda: _listed(out, total))
+
+
+def _listed(out: list[dict[str, Any]], total: int) -> Table:
     table = Table("number", "status", "client reference", "value", "lodged", title=f"{total} declaration(s)")
     for r in out:
         table.add_row(r["number"], r["status"], r["client_reference"], r["value"], r["lodged_at"][:16])
-    console.print(table)
+    return table
 
 
 @app.command("amend")
@@ -141,25 +136,21 @@ def amend(
     json_output: JsonOpt = False,
 ) -> None:
     """Amend a declaration with a JSON merge patch and a reason."""
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         patch = read_json(patch_file)
         who = principal_named(rt, as_user)
         with rt.write() as s:
             d = clearance.amend(s, number=number, patch=patch, reason=reason, principal=who, now=utcnow())
             out = {"number": d.number, "status": d.status.value, "version": d.version}
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"{number} amended: version {out['version']}")
+    emit(out, json_output, f"{number} amended: version {out['version']}")
 
 
 @app.command("withdraw")
 def withdraw(number: str, reason: Annotated[str, typer.Option()], as_user: AsOpt, json_output: JsonOpt = False) -> None:
     """Withdraw a declaration, with a reason."""
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         who = principal_named(rt, as_user)
         with rt.write() as s:
             d = service.withdraw(s, number=number, reason=reason, principal=who, now=utcnow())
             out = {"number": d.number, "status": d.status.value}
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"{number} {out['status']}")
+    emit(out, json_output, f"{number} {out['status']}")

@@ -6,13 +6,13 @@ import csv
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
 from smartcustoms.clearance import service as clearance
-from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_runtime
+from smartcustoms.cli.common import OPERATOR, JsonOpt, console, emit, emit_json, runtime
 from smartcustoms.duty import payments, report
 from smartcustoms.errors import NotFound
 from smartcustoms.kit.clock import utcnow
@@ -21,7 +21,6 @@ from smartcustoms.tariff import service as tariff_service
 tariff_app = typer.Typer(help="The national tariff: schedules and preferential rates.", no_args_is_help=True)
 guarantee_app = typer.Typer(help="Enterprises' guarantees against which duties are secured.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _read(path: Path) -> str:
@@ -31,16 +30,11 @@ def _read(path: Path) -> str:
 
 
 def _load(kind: str, path: Path, json_output: bool) -> None:
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         loader = tariff_service.load_schedule if kind == "schedule" else tariff_service.load_preferences
         out = loader(s, text=_read(path), source=str(path), actor=OPERATOR, now=utcnow())
-    rt.stop()
     summary = {"rows": out.rows, "added": out.added, "replaced": out.replaced, "closed": out.closed, "sha256": out.sha256}
-    if json_output:
-        emit_json(summary)
-    else:
-        console.print(f"{kind}: {out.rows} rows, {out.added} added, {out.replaced} replaced, {out.closed} earlier period(s) ended")
+    emit(summary, json_output, f"{kind}: {out.rows} rows, {out.added} added, {out.replaced} replaced, {out.closed} earlier period(s) ended")
 
 
 @tariff_app.command("load")
@@ -62,12 +56,10 @@ def load_preferences(
 @tariff_app.command("load-sample")
 def load_sample(json_output: JsonOpt = False) -> None:
     """Load the SAMPLE schedule and preferences shipped with the product (illustrative rates for the demo's goods, not the law)."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         lines, prefs = tariff_service.load_sample(s, actor=OPERATOR, now=utcnow())
-    rt.stop()
     out = {"lines": lines.rows, "preferences": prefs.rows, "sample": True}
-    emit_json(out) if json_output else console.print(f"sample data loaded: {lines.rows} tariff lines, {prefs.rows} preferential rates")
+    emit(out, json_output, f"sample data loaded: {lines.rows} tariff lines, {prefs.rows} preferential rates")
 
 
 @guarantee_app.command("add")
@@ -78,30 +70,27 @@ def add(
     json_output: JsonOpt = False,
 ) -> None:
     """Register a guarantee; releases against it debit the balance, payments restore it; waiting declarations it covers are released."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         row = clearance.add_guarantee(
             s, uscc=uscc, amount=amount, expires=expires.date() if expires else None, actor=OPERATOR, now=utcnow()
         )
         out = payments.read_guarantee(row)
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"guarantee {out['id']} for {uscc}: {out['amount']} CNY")
+    emit(out, json_output, f"guarantee {out['id']} for {uscc}: {out['amount']} CNY")
 
 
 @guarantee_app.command("list")
 def list_(uscc: Annotated[Optional[str], typer.Option(help="Only this enterprise")] = None, json_output: JsonOpt = False) -> None:
     """Guarantees with their balances."""
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = [payments.read_guarantee(g) for g in payments.guarantees(s, uscc=uscc)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    emit(rows, json_output, lambda: _guarantees_table(rows))
+
+
+def _guarantees_table(rows: list[dict[str, Any]]) -> Table:
     table = Table("id", "uscc", "amount", "balance", "expires", title=f"{len(rows)} guarantee(s)")
     for g in rows:
         table.add_row(str(g["id"]), str(g["uscc"]), str(g["amount"]), str(g["balance"]), str(g["expires"] or ""))
-    console.print(table)
+    return table
 
 
 @report_app.command("revenue")
@@ -112,10 +101,8 @@ def revenue(
     csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
 ) -> None:
     """Revenue (duty, consumption tax, VAT) by month, office, HS chapter and origin."""
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         out = report.revenue(s, start=date.fromordinal(start.toordinal()), end=date.fromordinal(end.toordinal()))
-    rt.stop()
     if json_output:
         emit_json(out)
     elif csv_output:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from smartcustoms.auth.service import Principal
-from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named
+from smartcustoms.cli.common import JsonOpt, console, emit, emit_json, make_runtime, principal_named, runtime
 from smartcustoms.errors import NotFound
 from smartcustoms.gate import service
 from smartcustoms.gate.schemas import CheckRead
@@ -18,7 +18,6 @@ from smartcustoms.runtime import Runtime
 app = typer.Typer(
     help="The port gate: check a truck's container, refresh the local copy and reconcile offline checks.", no_args_is_help=True
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _gate_user(rt: Runtime, name: str) -> Principal:
@@ -46,28 +45,23 @@ def check(
     json_output: JsonOpt = False,
 ) -> None:
     """May this truck leave? Exit 0 on pass (its gate-out is recorded), 1 on hold (with every reason), 2 on bad input."""
-    rt = make_runtime()
-    try:
-        with handled(json_output):
-            who = _gate_user(rt, as_user)
-            service.require_gate(who)
-            ask = service.ask_of({k: v for k, v in {"container": container, "plate": plate, "release": release, "seal": seal}.items() if v})
-            done = rt.station.check(rt.write, ask=ask, principal=who, now=utcnow())
-    finally:
-        rt.stop()
+    with runtime(json_output) as rt:
+        who = _gate_user(rt, as_user)
+        service.require_gate(who)
+        ask = service.ask_of({k: v for k, v in {"container": container, "plate": plate, "release": release, "seal": seal}.items() if v})
+        done = rt.station.check(rt.write, ask=ask, principal=who, now=utcnow())
     view = CheckRead.of(done.outcome, offline=done.offline, ref=done.ref)
-    if json_output:
-        emit_json(view.model_dump())
-    else:
-        where = " (offline: from the local copy)" if done.offline else ""
-        rel: dict[str, Any] = view.release.model_dump() if view.release else {}
-        console.print(
-            f"{view.decision.upper()}{where}" + (f": release {rel['number']}, container {rel['container'] or '-'}" if rel else "")
-        )
-        for r in view.reasons:
-            console.print(f"  {r.code} {r.message}")
+    emit(view.model_dump(), json_output, lambda: _decided(view, offline=done.offline))
     if not done.outcome.passed:
         raise typer.Exit(1)
+
+
+def _decided(view: CheckRead, *, offline: bool) -> None:
+    where = " (offline: from the local copy)" if offline else ""
+    rel: dict[str, Any] = view.release.model_dump() if view.release else {}
+    console.print(f"{view.decision.upper()}{where}" + (f": release {rel['number']}, container {rel['container'] or '-'}" if rel else ""))
+    for r in view.reasons:
+        console.print(f"  {r.code} {r.message}")
 
 
 @app.command("sync")

@@ -7,9 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import console, emit_json, err_console, handled, make_runtime
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+from smartcustoms.cli.common import JsonOpt, console, emit_json, err_console, runtime
 
 
 def classify(
@@ -24,12 +22,8 @@ def classify(
     """
     from smartcustoms.risk.identification import service as identification
 
-    rt = make_runtime()
-    try:
-        with handled(json_output), rt.read() as s:
-            suggestions = identification.suggest(s, description, k)
-    finally:
-        rt.stop()
+    with runtime(json_output) as rt, rt.read() as s:
+        suggestions = identification.suggest(s, description, k)
     if json_output:
         emit_json([x.as_dict() for x in suggestions])
         return

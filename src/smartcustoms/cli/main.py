@@ -8,7 +8,7 @@ import time
 import urllib.request
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -20,6 +20,7 @@ from smartcustoms.cli.clearance import app as clearance_app
 from smartcustoms.cli.common import (
     OPERATOR,
     console,
+    emit,
     emit_json,
     err_console,
     handled,
@@ -27,6 +28,7 @@ from smartcustoms.cli.common import (
     parse_date,
     principal_named,
     progress_bar,
+    runtime,
 )
 from smartcustoms.cli.declaration import app as declaration_app
 from smartcustoms.cli.duty import guarantee_app, report_app, tariff_app
@@ -227,8 +229,7 @@ def load_hs(
     json_output: JsonOpt = False,
 ) -> None:
     """Load an HS edition; codes it drops are closed, new or reworded codes open on --valid-from."""
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         start = parse_date(valid_from, "/valid_from") if valid_from else utcnow().date()
         with progress_bar() as progress, rt.write() as s:
             task = progress.add_task("HS codes", total=None)
@@ -241,11 +242,8 @@ def load_hs(
                 now=utcnow(),
                 progress=lambda d, t: progress.update(task, completed=d, total=t),
             )
-    rt.stop()
     out = {"added": report.added, "closed": report.closed, "unchanged": report.unchanged, "rejected": report.rejected}
-    emit_json(out) if json_output else console.print(
-        f"added {report.added}, closed {report.closed}, unchanged {report.unchanged}, rejected {len(report.rejected)}"
-    )
+    emit(out, json_output, f"added {report.added}, closed {report.closed}, unchanged {report.unchanged}, rejected {len(report.rejected)}")
 
 
 @reference_app.command("load-locode")
@@ -254,15 +252,13 @@ def load_locode(
     json_output: JsonOpt = False,
 ) -> None:
     """Load UN/LOCODE places from per-country CSV files."""
-    rt = make_runtime()
-    with handled(json_output), progress_bar() as progress, rt.write() as s:
+    with runtime(json_output) as rt, progress_bar() as progress, rt.write() as s:
         task = progress.add_task("Countries", total=None)
         report = reference_service.load_locode(
             s, directory=directory, actor=OPERATOR, now=utcnow(), progress=lambda d, t: progress.update(task, completed=d, total=t)
         )
-    rt.stop()
     out = {"added": report.added, "updated": report.unchanged, "rejected": len(report.rejected)}
-    emit_json(out) if json_output else console.print(f"added {report.added}, updated {report.unchanged}, rejected {len(report.rejected)}")
+    emit(out, json_output, f"added {report.added}, updated {report.unchanged}, rejected {len(report.rejected)}")
 
 
 @reference_app.command("set-rate")
@@ -272,26 +268,22 @@ def set_rate(
     rate: Annotated[str, typer.Option(help="CNY per unit of the currency")],
 ) -> None:
     """Set the customs exchange rate of a currency for a month."""
-    rt = make_runtime()
-    with handled():
+    with runtime() as rt:
         try:
             value = Decimal(rate)
         except InvalidOperation as exc:
             raise ValidationFailed("Bad rate.", [Problem("REF-RATE-003", "/rate", "The rate must be a decimal number.")]) from exc
         with rt.write() as s:
             reference_service.set_rate(s, currency=currency.upper(), month=month, rate=value, actor=OPERATOR, now=utcnow())
-    rt.stop()
     console.print(f"{currency.upper()} {month}: {rate} CNY")
 
 
 @reference_app.command("hs")
 def hs(code: str, json_output: JsonOpt = False) -> None:
     """Show an HS code in force today, or search by words."""
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = reference_service.hs_search(s, text=code[:6] if code.isascii() and code.isdigit() else code, limit=20)
         out = [{"code": h.code, "description": h.description, "edition": h.edition, "valid_from": h.valid_from.isoformat()} for h in rows]
-    rt.stop()
     if json_output:
         emit_json(out)
         return
@@ -316,8 +308,7 @@ def enterprise_add(
     json_output: JsonOpt = False,
 ) -> None:
     """Register an enterprise."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         ent = party_service.add(
             s,
             data=EnterpriseCreate(uscc=uscc, name=name, credit=credit, address=address, region=region, out_of_town=out_of_town),
@@ -325,27 +316,25 @@ def enterprise_add(
             now=utcnow(),
         )
         out = {"uscc": ent.uscc, "name": ent.name, "credit": ent.credit.value}
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"registered {out['uscc']} {out['name']} ({out['credit']})")
+    emit(out, json_output, f"registered {out['uscc']} {out['name']} ({out['credit']})")
 
 
 @enterprise_app.command("list")
 def enterprise_list(json_output: JsonOpt = False) -> None:
     """List registered enterprises."""
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = [
             {"uscc": e.uscc, "name": e.name, "credit": e.credit.value, "region": e.region, "out_of_town": e.out_of_town}
             for e in party_service.list_all(s, limit=10000)
         ]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    emit(rows, json_output, lambda: _enterprises_table(rows))
+
+
+def _enterprises_table(rows: list[dict[str, Any]]) -> Table:
     table = Table("USCC", "name", "credit", "region", "out of town")
     for r in rows:
         table.add_row(str(r["uscc"]), str(r["name"]), str(r["credit"]), str(r["region"] or ""), "yes" if r["out_of_town"] else "")
-    console.print(table)
+    return table
 
 
 @user_app.command("add")
@@ -357,8 +346,7 @@ def user_add(
     password: Annotated[Optional[str], typer.Option(help="Password for the web pages", envvar="SMARTCUSTOMS_NEW_PASSWORD")] = None,
 ) -> None:
     """Create a user; the new bearer token is printed as the last line."""
-    rt = make_runtime()
-    with handled(), rt.write() as s:
+    with runtime() as rt, rt.write() as s:
         _user, token = auth_service.add_user(
             s,
             name=name,
@@ -370,7 +358,6 @@ def user_add(
             now=utcnow(),
             production=rt.settings.mode == "production",
         )
-    rt.stop()
     err_console.print(f"user {name} ({role.value}) created; keep this token, it is not shown again:")
     typer.echo(token)
 
@@ -378,8 +365,7 @@ def user_add(
 @user_app.command("token")
 def user_token(name: Annotated[str, typer.Option(help="User name")]) -> None:
     """Issue another bearer token for a user; printed as the last line."""
-    rt = make_runtime()
-    with handled():
+    with runtime() as rt:
         who = principal_named(rt, name)
         from smartcustoms.auth.models import User
 
@@ -387,7 +373,6 @@ def user_token(name: Annotated[str, typer.Option(help="User name")]) -> None:
             user = s.get(User, who.user_id)
             assert user is not None
             token = auth_service.issue_token(s, user=user, now=utcnow(), label="cli")
-    rt.stop()
     typer.echo(token)
 
 
@@ -397,37 +382,25 @@ def user_set_password(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="SMARTCUSTOMS_NEW_PASSWORD")],
 ) -> None:
     """Set a user's password for the web pages; their web sessions end (stricter rules in production mode)."""
-    rt = make_runtime()
-    with handled(), rt.write() as s:
+    with runtime() as rt, rt.write() as s:
         auth_service.set_password(
             s, name=name, password=password, actor=OPERATOR, now=utcnow(), production=rt.settings.mode == "production"
         )
-    rt.stop()
     console.print(f"password set for {name}")
 
 
 @user_app.command("revoke")
 def user_revoke(name: Annotated[str, typer.Option(help="User name")], json_output: JsonOpt = False) -> None:
     """Revoke every bearer token of a user and end their web sessions (servers stop accepting the tokens within SMARTCUSTOMS_AUTH_CACHE_SECONDS)."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         n = auth_service.revoke_tokens(s, name=name, actor=OPERATOR, now=utcnow())
-    rt.stop()
-    if json_output:
-        emit_json({"user": name, "revoked": n})
-    else:
-        console.print(f"{n} token(s) of {name} revoked")
+    emit({"user": name, "revoked": n}, json_output, f"{n} token(s) of {name} revoked")
 
 
 def _set_active(name: str, *, active: bool, json_output: bool) -> None:
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         auth_service.set_active(s, name=name, active=active, actor=OPERATOR, now=utcnow())
-    rt.stop()
-    if json_output:
-        emit_json({"user": name, "active": active})
-    else:
-        console.print(f"{name} {'enabled' if active else 'disabled'}")
+    emit({"user": name, "active": active}, json_output, f"{name} {'enabled' if active else 'disabled'}")
 
 
 @user_app.command("disable")

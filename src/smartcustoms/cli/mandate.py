@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_runtime
+from smartcustoms.cli.common import OPERATOR, JsonOpt, emit, parse_date, runtime
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.mandate import service
 from smartcustoms.mandate.schemas import ProcedureName
 
 app = typer.Typer(help="Electronic mandates: an importer authorises a broker to declare in its name.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PROCEDURES: tuple[str, ...] = ProcedureName.__args__  # type: ignore[attr-defined]
 
 
 def _date(text: str | None, ptr: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationFailed("Bad date.", [Problem("CLI-DATE-001", ptr, f"{text!r} is not a date written YYYY-MM-DD.")]) from exc
+    return None if text is None else parse_date(text, ptr)
 
 
 @app.command("grant")
@@ -39,9 +33,8 @@ def grant(
     json_output: JsonOpt = False,
 ) -> None:
     """Record a mandate an importer granted a broker (journaled as the CLI operator)."""
-    rt = make_runtime()
     now = utcnow()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         bad = [
             Problem("MND-GRT-006", f"/procedures/{i}", f"{p!r} is not a procedure ({', '.join(PROCEDURES)}).")
             for i, p in enumerate(procedure or [])
@@ -63,11 +56,7 @@ def grant(
                 now=now,
             )
             out = service.read(found, today=now.date()).model_dump(mode="json")
-    rt.stop()
-    if json_output:
-        emit_json(out)
-    else:
-        console.print(f"mandate {out['id']}: {out['importer']} authorises {out['broker']} from {out['valid_from']} ({out['status']})")
+    emit(out, json_output, f"mandate {out['id']}: {out['importer']} authorises {out['broker']} from {out['valid_from']} ({out['status']})")
 
 
 @app.command("list")
@@ -76,14 +65,13 @@ def list_(
     json_output: JsonOpt = False,
 ) -> None:
     """List mandates, newest first, with their status today."""
-    rt = make_runtime()
     today = utcnow().date()
-    with handled(json_output), rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = [service.read(m, today=today).model_dump(mode="json") for m in service.list_all(s, uscc=uscc)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    emit(rows, json_output, lambda: _mandates_table(rows))
+
+
+def _mandates_table(rows: list[dict[str, Any]]) -> Table:
     table = Table("id", "importer", "broker", "from", "to", "procedures", "offices", "status")
     for r in rows:
         table.add_row(
@@ -96,7 +84,7 @@ def list_(
             ", ".join(r["offices"] or ["all"]),
             r["status"],
         )
-    console.print(table)
+    return table
 
 
 @app.command("revoke")
@@ -106,10 +94,8 @@ def revoke(
     json_output: JsonOpt = False,
 ) -> None:
     """Revoke a mandate at once (journaled as the CLI operator); declarations already lodged stay."""
-    rt = make_runtime()
     now = utcnow()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         found = service.revoke(s, mandate_id=mandate_id, reason=reason, principal=None, actor=OPERATOR, now=now)
         out = service.read(found, today=now.date()).model_dump(mode="json")
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"mandate {mandate_id} revoked")
+    emit(out, json_output, f"mandate {mandate_id} revoked")

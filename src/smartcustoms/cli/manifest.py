@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from smartcustoms.cli.common import console, emit_json, err_console, handled, make_runtime, principal_named, read_json
+from smartcustoms.cli.common import AsOpt, JsonOpt, console, emit, err_console, principal_named, read_json, runtime
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.manifest import service
+from smartcustoms.manifest.schemas import WriteOff
 
 app = typer.Typer(help="Manifests: lodge, write-off.", no_args_is_help=True)
-AsOpt = Annotated[str, typer.Option("--as", help="Name of the user to act as")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("lodge")
@@ -23,20 +22,14 @@ def lodge(
     json_output: JsonOpt = False,
 ) -> None:
     """Lodge a manifest from a JSON file as a carrier user; exit 2 with every problem if it is refused."""
-    rt = make_runtime()
     now = utcnow()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         data = service.parse(read_json(file))
         who = principal_named(rt, as_user)
         with rt.write() as s:
             out = service.read(s, manifest=service.lodge(s, data=data, principal=who, now=now), principal=who)
-    rt.stop()
-    if json_output:
-        emit_json(out.model_dump(mode="json"))
-    else:
-        console.print(
-            f"lodged manifest [bold]{out.id}[/bold]: {out.vessel or out.flight} {out.voyage or ''} to {out.port}, {len(out.lines)} line(s)"
-        )
+    lodged = f"lodged manifest [bold]{out.id}[/bold]: {out.vessel or out.flight} {out.voyage or ''} to {out.port}, {len(out.lines)} line(s)"
+    emit(out.model_dump(mode="json"), json_output, lodged)
 
 
 @app.command("write-off")
@@ -46,17 +39,16 @@ def write_off(
     json_output: JsonOpt = False,
 ) -> None:
     """The write-off rate and every open line with its age; overdue lines are alerts (exit 0; 2 on errors)."""
-    rt = make_runtime()
-    with handled(json_output), rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         if as_user:
             found = service.get_for(s, manifest_id=manifest_id, principal=principal_named(rt, as_user))
         else:
             found = service.get_as_operator(s, manifest_id=manifest_id)
         out = service.write_off(s, manifest=found, today=utcnow().date(), open_days=rt.settings.manifest_open_days)
-    rt.stop()
-    if json_output:
-        emit_json(out.model_dump(mode="json"))
-        return
+    emit(out.model_dump(mode="json"), json_output, lambda: _written_off(out))
+
+
+def _written_off(out: WriteOff) -> None:
     console.print(f"manifest {out.manifest}: {out.written_off} of {out.lines} line(s) written off, rate {out.rate}")
     for o in out.open:
         flag = " [red]overdue[/red]" if o.overdue else ""

@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from smartcustoms.cli.common import console, emit_json, make_runtime
+from smartcustoms.cli.common import JsonOpt, console, emit, runtime
 from smartcustoms.release import service, signing
 
 app = typer.Typer(help="Release receipts: their signing key, and checking a token.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("new-key")
@@ -22,13 +21,20 @@ def new_key() -> None:
 @app.command("public-key")
 def public_key(json_output: JsonOpt = False) -> None:
     """Print the public key receipts are checked with (as GET /api/v1/releases/signing-key publishes it)."""
-    rt = make_runtime()
-    signer = rt.signer.get()
-    rt.stop()
-    if json_output:
-        emit_json({"algorithm": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_raw(), "pem": signer.public_pem()})
-        return
-    console.print(f"Ed25519 key {signer.key_id}\n{signer.public_pem()}")
+    with runtime(json_output) as rt:
+        signer = rt.signer.get()
+    key = {"algorithm": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_raw(), "pem": signer.public_pem()}
+    emit(key, json_output, f"Ed25519 key {signer.key_id}\n{signer.public_pem()}")
+
+
+def _verdict(found: service.Verification) -> None:
+    if found.release is not None:
+        r = found.release
+        console.print(
+            f"valid: release {r['number']} of declaration {r['declaration']} at {r['released_at']}, containers {', '.join(r['containers']) or '-'}"
+        )
+    else:
+        console.print(f"[red]{found.verdict}[/red]: this token is not a valid release receipt")
 
 
 @app.command("verify")
@@ -36,18 +42,8 @@ def verify(
     token: Annotated[str, typer.Argument(help="The token (the part after /verify/ in the receipt's QR code)")], json_output: JsonOpt = False
 ) -> None:
     """Check a receipt's token: valid (and what was released), or forged/altered, malformed, not on record (exit 1)."""
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         found = service.verify(s, token=token)
-    rt.stop()
-    if json_output:
-        emit_json({"valid": found.verdict == "valid", "verdict": found.verdict, "release": found.release})
-    elif found.release is not None:
-        r = found.release
-        console.print(
-            f"valid: release {r['number']} of declaration {r['declaration']} at {r['released_at']}, containers {', '.join(r['containers']) or '-'}"
-        )
-    else:
-        console.print(f"[red]{found.verdict}[/red]: this token is not a valid release receipt")
+    emit({"valid": found.verdict == "valid", "verdict": found.verdict, "release": found.release}, json_output, lambda: _verdict(found))
     if found.verdict != "valid":
         raise typer.Exit(1)

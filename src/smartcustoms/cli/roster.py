@@ -7,14 +7,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_runtime
+from smartcustoms.cli.common import OPERATOR, JsonOpt, emit, runtime
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.roster import service
 from smartcustoms.roster.schemas import OfficerRead
 from smartcustoms.task import service as tasks
 
 app = typer.Typer(help="The roster: officers' HS chapters, workload caps and duty.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _line(o: OfficerRead) -> str:
@@ -35,12 +34,10 @@ def set_(
     json_output: JsonOpt = False,
 ) -> None:
     """Set an officer's chapters, cap or duty; the first time puts them on the roster (every chapter, cap 10, on duty)."""
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         # as the API and the roster page do: a freed officer draws the office's queued tasks at once
         out = tasks.set_officer(s, name=name, chapters=chapters, capacity=capacity, duty=duty, within=None, actor=OPERATOR, now=utcnow())
-    rt.stop()
-    emit_json(out.model_dump(mode="json")) if json_output else console.print(_line(out))
+    emit(out.model_dump(mode="json"), json_output, _line(out))
 
 
 @app.command("list")
@@ -49,13 +46,12 @@ def list_(
     json_output: JsonOpt = False,
 ) -> None:
     """List officers, inspectors and image analysts with their chapters, caps, duty and open tasks."""
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = service.list_officers(s, office=office)
-    rt.stop()
-    if json_output:
-        emit_json([o.model_dump(mode="json") for o in rows])
-        return
+    emit([o.model_dump(mode="json") for o in rows], json_output, lambda: _officers_table(rows))
+
+
+def _officers_table(rows: list[OfficerRead]) -> Table:
     table = Table("name", "role", "office", "chapters", "cap", "duty", "open", "spare", title=f"{len(rows)} officer(s)")
     for o in rows:
         table.add_row(
@@ -68,4 +64,4 @@ def list_(
             str(o.load),
             str(o.spare),
         )
-    console.print(table)
+    return table

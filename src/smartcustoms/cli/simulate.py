@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import httpx
 import typer
 
-from smartcustoms.cli.common import console, emit_json, handled, progress_bar
+from smartcustoms.cli.common import JsonOpt, console, emit, handled, parse_date, progress_bar
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.risk.simulator import SimDeclaration, Simulator, write_history_csv
 
@@ -86,7 +85,7 @@ def simulate(
             "dataset: HS6 codes, 'Tax Rate (%)'; map it with docs/examples/date-history.toml)"
         ),
     ] = "wide",
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Generate realistic trade with its ground truth (fraud patterns, labels, revenue at risk)."""
     with handled(json_output):
@@ -94,12 +93,7 @@ def simulate(
             raise ValidationFailed(
                 "Say where the trade goes.", [Problem("RSK-SIM-001", "/out", "Give exactly one of --out FILE.csv or --submit URL.")]
             )
-        try:
-            start_on = date.fromisoformat(start)
-        except ValueError as exc:
-            raise ValidationFailed(
-                "Bad date.", [Problem("CLI-DATE-001", "/start", f"{start!r} is not a date written YYYY-MM-DD.")]
-            ) from exc
+        start_on = parse_date(start, "/start")
         if declarations < 1 or days < 1:
             raise ValidationFailed(
                 "Nothing to simulate.", [Problem("RSK-SIM-005", "/declarations", "--declarations and --days are at least 1.")]
@@ -124,10 +118,11 @@ def simulate(
                 "market": "wide",
                 "profile": profile,
             }
-            if json_output:
-                emit_json(wide_summary)
-            else:
-                console.print(f"{rows} rows ({fraudulent} with fraud) written to {out}; map them with docs/examples/{profile}-history.toml")
+            emit(
+                wide_summary,
+                json_output,
+                f"{rows} rows ({fraudulent} with fraud) written to {out}; map them with docs/examples/{profile}-history.toml",
+            )
             return
         sim = Simulator(seed=seed, start_on=start_on, days=days, importers=importers or max(20, declarations // 200))
         decls = sim.declarations(declarations)
@@ -151,9 +146,10 @@ def simulate(
             summary["status_codes"] = dict(
                 sorted(_submit(submit, tok, decls, seed=seed, concurrency=max(1, concurrency), quiet=json_output).items())
             )
-    if json_output:
-        emit_json(summary)
-        return
+    emit(summary, json_output, lambda: _simulated(summary, out))
+
+
+def _simulated(summary: dict[str, Any], out: Path | None) -> None:
     share = summary["fraudulent"] / max(summary["declarations"], 1)
     console.print(
         f"{summary['declarations']} declarations, {summary['fraudulent']} with fraud ({100 * share:.1f} %): "

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from smartcustoms.cli.common import console, emit_json, handled, make_runtime
+from smartcustoms.cli.common import JsonOpt, emit, runtime
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.xray.domain import VERDICTS
 from smartcustoms.xray.export import export as export_scans
@@ -19,18 +19,17 @@ app = typer.Typer(help="X-ray scans: export the reviewed images and their marked
 def export(
     directory: Annotated[Path, typer.Argument(help="Where to write images/ and regions.jsonl (made if missing)")],
     verdict: Annotated[Optional[str], typer.Option(help="Only scans with this verdict: clear or suspect")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Write every reviewed scan's image (once, by SHA-256) and one line of regions and verdict per scan."""
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         if verdict is not None and verdict not in VERDICTS:
             raise ValidationFailed("Unknown verdict.", [Problem("XRY-EXP-001", "/verdict", "--verdict is clear or suspect.")])
         with rt.read() as s:
             out = export_scans(s, store=rt.store, directory=directory, verdict=verdict)
-    rt.stop()
     summary = {"scans": out.scans, "images": out.images, "suspect": out.suspect, "regions": out.regions, "index": str(out.index)}
-    if json_output:
-        emit_json(summary)
-    else:
-        console.print(f"{out.scans} reviewed scans ({out.suspect} suspect, {out.regions} regions), {out.images} images → {out.index}")
+    emit(
+        summary,
+        json_output,
+        f"{out.scans} reviewed scans ({out.suspect} suspect, {out.regions} regions), {out.images} images → {out.index}",
+    )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import OPERATOR, console, emit_json, handled, make_runtime, parse_date
-from smartcustoms.cli.risk.shared import AsOpt, FromOpt, JsonOpt, ToOpt, noted_day, noted_reason, staff, together
+from smartcustoms.cli.common import OPERATOR, AsOpt, JsonOpt, emit, parse_date, runtime
+from smartcustoms.cli.risk.shared import FromOpt, ToOpt, dates, noted_day, noted_reason, staff, together
 from smartcustoms.errors import Problem
 from smartcustoms.kit.clock import utcnow
 
@@ -17,18 +18,35 @@ watch_app = typer.Typer(help="Watch lists: parties to look at more closely, with
 restrict_app = typer.Typer(help="Restricted goods: HS prefixes that need a licence or are prohibited.", no_args_is_help=True)
 
 
-def _watch_out(e: Any) -> dict[str, Any]:
+def _entry(r: Any, **own: Any) -> dict[str, Any]:
+    """A watch-list entry or a restriction: its id, its own fields, then why, when it stands and who added it."""
     return {
-        "id": e.id,
-        "list": e.list_name,
-        "kind": e.party_kind,
-        "identifier": e.identifier,
-        "reason": e.reason,
-        "valid_from": e.valid_from.isoformat(),
-        "valid_to": e.valid_to.isoformat() if e.valid_to else None,
-        "added_by": e.added_by,
-        "added_at": e.added_at.isoformat(),
+        "id": r.id,
+        **own,
+        "reason": r.reason,
+        "valid_from": r.valid_from.isoformat(),
+        "valid_to": r.valid_to.isoformat() if r.valid_to else None,
+        "added_by": r.added_by,
+        "added_at": r.added_at.isoformat(),
     }
+
+
+def _watch_out(e: Any) -> dict[str, Any]:
+    return _entry(e, list=e.list_name, kind=e.party_kind, identifier=e.identifier)
+
+
+def _restricted_out(r: Any) -> dict[str, Any]:
+    return _entry(r, hs_prefix=r.hs_prefix, licence=r.licence, prohibited=r.prohibited)
+
+
+def _in_force(
+    on: str | None, json_output: bool, listing: Callable[..., Iterable[Any]], shape: Callable[[Any], dict[str, Any]]
+) -> tuple[date, list[dict[str, Any]]]:
+    """The day (--on, default today) and the rows `listing` finds in force on it, shaped for output."""
+    with runtime(json_output) as rt:
+        day = parse_date(on, "/on") if on else utcnow().date()
+        with rt.read() as s:
+            return day, [shape(x) for x in listing(s, on=day)]
 
 
 @watch_app.command("add")
@@ -45,8 +63,7 @@ def watch_add(
     """Put a party on a watch list, with a reason and a validity."""
     from smartcustoms.risk.knowledge import service as knowledge
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         problems: list[Problem] = []
         why = noted_reason(reason, "/reason", problems)
         start = noted_day(valid_from, "/valid_from", problems) or (date.min if valid_from else utcnow().date())
@@ -65,8 +82,7 @@ def watch_add(
                 now=utcnow(),
             )
             out = _watch_out(entry)
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"watch-list entry {out['id']}: {out['kind']} {out['identifier']} on {out['list']}")
+    emit(out, json_output, f"watch-list entry {out['id']}: {out['kind']} {out['identifier']} on {out['list']}")
 
 
 @watch_app.command("list")
@@ -77,21 +93,17 @@ def watch_list(
     """The watch-list entries in force."""
     from smartcustoms.risk.knowledge import service as knowledge
 
-    rt = make_runtime()
-    with handled(json_output):
-        day = parse_date(on, "/on") if on else utcnow().date()
-        with rt.read() as s:
-            rows = [_watch_out(e) for e in knowledge.watchlist(s, on=day)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    day, rows = _in_force(on, json_output, knowledge.watchlist, _watch_out)
+    emit(rows, json_output, lambda: _watch_table(rows, day))
+
+
+def _watch_table(rows: list[dict[str, Any]], day: date) -> Table:
     table = Table("id", "list", "kind", "identifier", "valid", "reason", "added by", title=f"{len(rows)} entry(ies) in force on {day}")
     for r in rows:
         table.add_row(
             str(r["id"]), r["list"], r["kind"], r["identifier"], f"{r['valid_from']} – {r['valid_to'] or ''}", r["reason"], r["added_by"]
         )
-    console.print(table)
+    return table
 
 
 @watch_app.command("end")
@@ -104,30 +116,14 @@ def watch_end(
     """End a watch-list entry from today (it stays in the history)."""
     from smartcustoms.risk.knowledge import service as knowledge
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         problems: list[Problem] = []
         why = noted_reason(reason, "/reason", problems)
         who = staff(rt, as_user)
         with rt.write() as s, together(problems):
             now = utcnow()
             out = _watch_out(knowledge.end_watch(s, entry_id=entry_id, on=now.date(), reason=why, actor=who.actor(), now=now))
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"watch-list entry {out['id']} ends on {out['valid_to']}")
-
-
-def _restricted_out(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "hs_prefix": r.hs_prefix,
-        "licence": r.licence,
-        "prohibited": r.prohibited,
-        "reason": r.reason,
-        "valid_from": r.valid_from.isoformat(),
-        "valid_to": r.valid_to.isoformat() if r.valid_to else None,
-        "added_by": r.added_by,
-        "added_at": r.added_at.isoformat(),
-    }
+    emit(out, json_output, f"watch-list entry {out['id']} ends on {out['valid_to']}")
 
 
 @restrict_app.command("add")
@@ -143,8 +139,7 @@ def restrict_add(
     """Record that goods under an HS prefix need a licence (--licence) or are prohibited (--prohibited)."""
     from smartcustoms.risk.knowledge import service as knowledge
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         problems: list[Problem] = []
         if licence is not None and prohibited:
             problems.append(
@@ -158,9 +153,8 @@ def restrict_add(
                 s, hs_prefix=hs, licence=licence, prohibited=prohibited, reason=why, valid_from=start, actor=who.actor(), now=utcnow()
             )
             out = _restricted_out(row)
-    rt.stop()
     what = "prohibited" if out["prohibited"] else f"need {out['licence']}"
-    emit_json(out) if json_output else console.print(f"goods under {out['hs_prefix']} {what} from {out['valid_from']}")
+    emit(out, json_output, f"goods under {out['hs_prefix']} {what} from {out['valid_from']}")
 
 
 @restrict_app.command("list")
@@ -171,19 +165,15 @@ def restrict_list(
     """The restrictions in force, by HS prefix."""
     from smartcustoms.risk.knowledge import service as knowledge
 
-    rt = make_runtime()
-    with handled(json_output):
-        day = parse_date(on, "/on") if on else utcnow().date()
-        with rt.read() as s:
-            rows = [_restricted_out(r) for r in knowledge.restricted(s, on=day)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    day, rows = _in_force(on, json_output, knowledge.restricted, _restricted_out)
+    emit(rows, json_output, lambda: _restricted_table(rows, day))
+
+
+def _restricted_table(rows: list[dict[str, Any]], day: date) -> Table:
     table = Table("HS prefix", "licence", "prohibited", "from", "reason", "added by", title=f"{len(rows)} restriction(s) in force on {day}")
     for r in rows:
         table.add_row(r["hs_prefix"], r["licence"] or "", "yes" if r["prohibited"] else "", r["valid_from"], r["reason"], r["added_by"])
-    console.print(table)
+    return table
 
 
 def refresh_prices(date_from: FromOpt, date_to: ToOpt, json_output: JsonOpt = False) -> None:
@@ -191,12 +181,10 @@ def refresh_prices(date_from: FromOpt, date_to: ToOpt, json_output: JsonOpt = Fa
     from smartcustoms.risk.history import service as history
     from smartcustoms.risk.knowledge import service as knowledge
 
-    rt = make_runtime()
-    with handled(json_output):
-        start, end = parse_date(date_from, "/from"), parse_date(date_to, "/to")
+    with runtime(json_output) as rt:
+        start, end = dates(date_from, date_to)
         with rt.write() as s:
             frame = history.frame(s, date_from=start, date_to=end, knowledge=False)
             n = knowledge.refresh_reference_prices(s, frame=frame, basis_from=start, basis_to=end, actor=OPERATOR, now=utcnow())
-    rt.stop()
     out = {"prices": n, "rows": len(frame), "from": start.isoformat(), "to": end.isoformat()}
-    emit_json(out) if json_output else console.print(f"{n} reference prices learned from {len(frame)} history rows")
+    emit(out, json_output, f"{n} reference prices learned from {len(frame)} history rows")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import OPERATOR, console, emit_json, err_console, handled, make_runtime, parse_date, progress_bar
-from smartcustoms.cli.risk.shared import KS, FromOpt, JsonOpt, ToOpt, pct
+from smartcustoms.cli.common import OPERATOR, JsonOpt, console, emit, parse_date, progress_bar, runtime, show_error
+from smartcustoms.cli.risk.shared import KS, FromOpt, ToOpt, dates, pct
 from smartcustoms.kit.clock import utcnow
+
+ModelOpt = Annotated[str, typer.Option("--model", help="Model name")]
+NewestOpt = Annotated[Optional[int], typer.Option(help="Version (default: newest)")]
+VersionOpt = Annotated[int, typer.Option(help="Version")]
 
 
 def import_history(
@@ -24,8 +26,7 @@ def import_history(
     """Import labelled history from CSV; reports rows read, rejected (summed up by reason, with the first lines), stored and skipped."""
     from smartcustoms.risk.history import service as history
 
-    rt = make_runtime()
-    with handled(json_output), progress_bar(quiet=json_output) as progress, rt.write() as s:
+    with runtime(json_output) as rt, progress_bar(quiet=json_output) as progress, rt.write() as s:
         task = progress.add_task("History rows", total=None)
         report = history.import_history(
             s,
@@ -35,10 +36,10 @@ def import_history(
             now=utcnow(),
             progress=lambda d, t: progress.update(task, completed=d, total=t),
         )
-    rt.stop()
-    if json_output:
-        emit_json(report.as_dict())
-        return
+    emit(report.as_dict(), json_output, lambda: _import_report(report))
+
+
+def _import_report(report: Any) -> None:
     console.print(
         f"source [bold]{report.source}[/bold]: read {report.read}, rejected {len(report.rejected)}, stored {report.stored}, "
         f"skipped {report.skipped} (already imported)"
@@ -68,8 +69,7 @@ def train(
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         until = parse_date(train_until, "/train_until")
         start = parse_date(train_from, "/train_from") if train_from else None
         with rt.write() as s:
@@ -85,10 +85,10 @@ def train(
                 now=utcnow(),
             )
             out = {**models.describe(row), "metrics": row.metrics}
-    rt.stop()
-    if json_output:
-        emit_json(out)
-        return
+    emit(out, json_output, lambda: _trained(out))
+
+
+def _trained(out: dict[str, Any]) -> None:
     v = out["metrics"]["validation"]
     console.print(
         f"trained [bold]{out['name']}/v{out['version']}[/bold] on {out['rows']} rows ({out['positives']} frauds) "
@@ -121,26 +121,19 @@ def _quality_table(r: dict[str, Any]) -> Table:
     return table
 
 
-def evaluate(
-    model: Annotated[str, typer.Option("--model", help="Model name")],
-    date_from: FromOpt,
-    date_to: ToOpt,
-    version: Annotated[Optional[int], typer.Option(help="Version (default: newest)")] = None,
-    json_output: JsonOpt = False,
-) -> None:
+def evaluate(model: ModelOpt, date_from: FromOpt, date_to: ToOpt, version: NewestOpt = None, json_output: JsonOpt = False) -> None:
     """Score the history of a period as if it arrived then; precision, recall, revenue at 1, 2, 5, 10 %, AUC, beside baselines."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with handled(json_output):
-        start, end = parse_date(date_from, "/from"), parse_date(date_to, "/to")
+    with runtime(json_output) as rt:
+        start, end = dates(date_from, date_to)
         with rt.read() as s:
             result = models.evaluate(s, model_name=model, version=version, date_from=start, date_to=end)
-    rt.stop()
-    if json_output:
-        emit_json(result)
-        return
+    emit(result, json_output, lambda: _evaluation(result))
+
+
+def _evaluation(result: dict[str, Any]) -> None:
     console.print(_quality_table(result))
     rules = result["baselines"]["rules"]
     console.print(f"rules baseline: {rules['source']}; {rules['rows_with_errors']} rows where a rule could not be evaluated")
@@ -159,13 +152,12 @@ def models_list(json_output: JsonOpt = False) -> None:
     """The model registry: every version with its role, data range and validation AUC."""
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = [models.describe(m) for m in models.listing(s)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    emit(rows, json_output, lambda: _models_table(rows))
+
+
+def _models_table(rows: list[dict[str, Any]]) -> Table:
     table = Table("name", "version", "role", "procedure", "trained on", "rows", "frauds", "validation AUC", "parameters", "created")
     for r in rows:
         table.add_row(
@@ -180,12 +172,12 @@ def models_list(json_output: JsonOpt = False) -> None:
             ("tuned: " if r["tuned"] else "") + " ".join(f"{k}={v}" for k, v in r["params"].items() if v is not None),
             r["created_at"][:16],
         )
-    console.print(table)
+    return table
 
 
 def activate(
-    model: Annotated[str, typer.Option("--model", help="Model name")],
-    version: Annotated[int, typer.Option(help="Version")],
+    model: ModelOpt,
+    version: VersionOpt,
     role: Annotated[str, typer.Option(help="champion (decides) or challenger (scores in shadow)")],
     procedure: Annotated[str, typer.Option(help="Procedure, or * for all")] = "*",
     json_output: JsonOpt = False,
@@ -193,52 +185,37 @@ def activate(
     """Make a model version the champion or the challenger of a procedure."""
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with handled(json_output), rt.write() as s:
+    with runtime(json_output) as rt, rt.write() as s:
         row = models.activate(s, name=model, version=version, role=role, procedure=procedure, actor=OPERATOR, now=utcnow())
         out = models.describe(row)
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"{out['name']}/v{out['version']} is now {out['role']} for {out['procedure']}")
+    emit(out, json_output, f"{out['name']}/v{out['version']} is now {out['role']} for {out['procedure']}")
 
 
-def retire(
-    model: Annotated[str, typer.Option("--model", help="Model name")],
-    version: Annotated[int, typer.Option(help="Version")],
-    reason: Annotated[str, typer.Option(help="Why")],
-) -> None:
+def retire(model: ModelOpt, version: VersionOpt, reason: Annotated[str, typer.Option(help="Why")]) -> None:
     """Retire a model version for good (it stays in the registry)."""
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with handled(), rt.write() as s:
+    with runtime() as rt, rt.write() as s:
         models.retire(s, name=model, version=version, reason=reason, actor=OPERATOR, now=utcnow())
-    rt.stop()
     console.print(f"{model}/v{version} retired")
 
 
-def drift(
-    model: Annotated[str, typer.Option("--model", help="Model name")],
-    date_from: FromOpt,
-    date_to: ToOpt,
-    version: Annotated[Optional[int], typer.Option(help="Version (default: newest)")] = None,
-    json_output: JsonOpt = False,
-) -> None:
+def drift(model: ModelOpt, date_from: FromOpt, date_to: ToOpt, version: NewestOpt = None, json_output: JsonOpt = False) -> None:
     """Score drift of a period against the model's training (population stability index)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with handled(json_output):
-        start, end = parse_date(date_from, "/from"), parse_date(date_to, "/to")
+    with runtime(json_output) as rt:
+        start, end = dates(date_from, date_to)
         with rt.read() as s:
             out = models.drift(s, name=model, version=version, date_from=start, date_to=end)
-    rt.stop()
-    if json_output:
-        emit_json(out)
-        return
-    console.print(
-        f"{model}/v{out['model']['version']} on {out['rows']} rows: PSI {out['psi']:.3f} ({out['status']}); "
-        f"mean score {out['recent_mean']:.4f} against {out['training_mean']:.4f} in training"
+    emit(
+        out,
+        json_output,
+        lambda: (
+            f"{model}/v{out['model']['version']} on {out['rows']} rows: PSI {out['psi']:.3f} ({out['status']}); "
+            f"mean score {out['recent_mean']:.4f} against {out['training_mean']:.4f} in training"
+        ),
     )
 
 
@@ -260,6 +237,22 @@ def _comparison_table(r: dict[str, Any]) -> Table:
     return table
 
 
+def _retrained(report: dict[str, Any], *, refused: bool) -> None:
+    m = report["model"]
+    console.print(
+        f"{m['name']}/v{m['version']} trained on {m['rows']} rows ({m['positives']} frauds) from {m['train_from']} to {m['train_until']}; "
+        f"history holds {report['history']['outcome_rows']} outcome row(s) and {report['history']['imported_rows']} imported"
+    )
+    console.print(_comparison_table(report))
+    console.print(report["verdict"])
+    for c in report["caveats"]:
+        console.print(f"  [yellow]note:[/yellow] {c}")
+    if report["activated"]:
+        console.print(f"{m['name']}/v{m['version']} is now champion for {report['procedure']}")
+    elif not refused:
+        console.print(f"{m['name']}/v{m['version']} is registered, not activated (use --activate to promote it)")
+
+
 def retrain(
     name: Annotated[str, typer.Option(help="Model name; a new version is trained")],
     train_until: Annotated[
@@ -277,8 +270,7 @@ def retrain(
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from smartcustoms.risk.model import service as models
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         until = parse_date(train_until, "/train_until") if train_until else utcnow().date()
         refused: models.NotBetter | None = None
         with progress_bar(quiet=json_output) as progress:
@@ -295,26 +287,7 @@ def retrain(
             except models.NotBetter as exc:
                 refused, report = exc, exc.report
             progress.update(task, description="Done" if refused is None else "Not activated", total=steps[0], completed=steps[0])
-    rt.stop()
-    if json_output:
-        emit_json(report)
-    else:
-        m = report["model"]
-        console.print(
-            f"{m['name']}/v{m['version']} trained on {m['rows']} rows ({m['positives']} frauds) from {m['train_from']} to {m['train_until']}; "
-            f"history holds {report['history']['outcome_rows']} outcome row(s) and {report['history']['imported_rows']} imported"
-        )
-        console.print(_comparison_table(report))
-        console.print(report["verdict"])
-        for c in report["caveats"]:
-            console.print(f"  [yellow]note:[/yellow] {c}")
-        if report["activated"]:
-            console.print(f"{m['name']}/v{m['version']} is now champion for {report['procedure']}")
-        elif refused is None:
-            console.print(f"{m['name']}/v{m['version']} is registered, not activated (use --activate to promote it)")
+    emit(report, json_output, lambda: _retrained(report, refused=refused is not None))
     if refused is not None:
-        if json_output:
-            print(json.dumps(refused.body(), indent=2), file=sys.stderr)
-        else:
-            err_console.print(f"[red]{refused.code}[/red]: {refused.detail}")
+        show_error(refused, json_output)
         raise typer.Exit(1)

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named, read_json
-from smartcustoms.cli.risk.shared import AsOpt, FromOpt, JsonOpt, ToOpt, parse_body, pct, period
+from smartcustoms.cli.common import AsOpt, JsonOpt, console, emit, principal_named, read_json, runtime
+from smartcustoms.cli.risk.shared import FromOpt, ToOpt, parse_body, pct, period
 from smartcustoms.kit.clock import utcnow
 from smartcustoms.risk.parameter.models import RuleStatus
 
@@ -39,22 +39,19 @@ def rule_propose(
     from smartcustoms.risk.parameter import service as parameters
     from smartcustoms.risk.parameter.schemas import RuleCreate
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         data = parse_body(RuleCreate, read_json(file), "rule")
         who = principal_named(rt, as_user)
         with rt.write() as s:
             out = _rule_out(parameters.propose(s, data=data, principal=who, now=utcnow()))
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"proposed {_rule_line(out)}; another analyst or a supervisor approves it")
+    emit(out, json_output, f"proposed {_rule_line(out)}; another analyst or a supervisor approves it")
 
 
 def _decide(action: str, code: str, version: int | None, note: str, as_user: str, json_output: bool) -> None:
     from smartcustoms.risk.parameter import service as parameters
     from smartcustoms.risk.parameter.schemas import Decision
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         decision = parse_body(Decision, {"note": note.strip()}, "decision")
         who = principal_named(rt, as_user)
         with rt.write() as s:
@@ -66,8 +63,7 @@ def _decide(action: str, code: str, version: int | None, note: str, as_user: str
                 decide = parameters.approve if action == "approve" else parameters.reject
                 rule = decide(s, code=code, version=version, note=decision.note, principal=who, now=now)
             out = _rule_out(rule)
-    rt.stop()
-    emit_json(out) if json_output else console.print(f"{_rule_line(out)} (by {who.name})")
+    emit(out, json_output, f"{_rule_line(out)} (by {who.name})")
 
 
 VersionOpt = Annotated[int, typer.Option("--version", min=1, help="The proposed version")]
@@ -99,13 +95,12 @@ def rule_list(
     """Every rule version, by code, newest version first."""
     from smartcustoms.risk.parameter import service as parameters
 
-    rt = make_runtime()
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = [_rule_out(r) for r in parameters.listing(s, status=status)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    emit(rows, json_output, lambda: _rules_table(rows))
+
+
+def _rules_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(
         "code", "version", "status", "name", "lane", "weight", "valid", "written by", "decided by", title=f"{len(rows)} rule version(s)"
     )
@@ -121,7 +116,7 @@ def rule_list(
             r["created_by"],
             r["decided_by"] or "",
         )
-    console.print(table)
+    return table
 
 
 @rule_app.command("show")
@@ -129,13 +124,12 @@ def rule_show(code: str, json_output: JsonOpt = False) -> None:
     """Every version of a rule, oldest first, with its condition and decisions."""
     from smartcustoms.risk.parameter import service as parameters
 
-    rt = make_runtime()
-    with handled(json_output), rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         rows = [_rule_out(r) for r in parameters.versions(s, code=code)]
-    rt.stop()
-    if json_output:
-        emit_json(rows)
-        return
+    emit(rows, json_output, lambda: _show_versions(rows))
+
+
+def _show_versions(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         console.print(_rule_line(r))
         console.print(f"  lane {r['lane'] or '—'}, weight {r['weight']:g}, offices {', '.join(r['offices'] or ['all'])}")
@@ -159,19 +153,18 @@ def rule_test(
     from smartcustoms.risk.knowledge import service as knowledge
     from smartcustoms.risk.parameter import service as parameters
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         raw = read_json(file)
         condition = raw["condition"] if isinstance(raw, dict) and "condition" in raw else raw
         start, end = period(date_from, date_to)
         with rt.read() as s:
             frame = history.frame(s, date_from=start, date_to=end)
             out = parameters.test_condition(condition, frame, lists=knowledge.named_lists(s, on=utcnow().date()))
-    rt.stop()
     out = {"from": start.isoformat(), "to": end.isoformat(), **out}
-    if json_output:
-        emit_json(out)
-        return
+    emit(out, json_output, lambda: _tested(out))
+
+
+def _tested(out: dict[str, Any]) -> None:
     console.print(
         f"{out['rows']} history rows from {out['from']} to {out['to']}: {out['hits']} hits ({pct(out['hit_share'])}), "
         f"{out['true_hits']} true hits, precision {pct(out['precision'])}, recall {pct(out['recall'])}, "

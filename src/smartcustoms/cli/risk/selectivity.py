@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from smartcustoms.cli.common import console, emit_json, handled, make_runtime, principal_named
-from smartcustoms.cli.risk.shared import AsOpt, JsonOpt, noted_day, pct, staff, together
+from smartcustoms.cli.common import AsOpt, JsonOpt, console, emit, principal_named, runtime
+from smartcustoms.cli.risk.shared import noted_day, pct, staff, together
 from smartcustoms.errors import Problem
 from smartcustoms.kit.clock import utcnow
 
@@ -41,8 +41,7 @@ def selectivity_set(
     """A new selectivity setting for an office, with a new secret random seed; only its fingerprint (seed_ref) is shown."""
     from smartcustoms.risk.selectivity import service as selectivity
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         problems: list[Problem] = []
         why = reason.strip()
         if not why:  # the service says so too, but only once the rates are right
@@ -71,14 +70,14 @@ def selectivity_set(
                 now=utcnow(),
             )
             out = setting.public()
-    rt.stop()
-    if json_output:
-        emit_json(out)
-        return
-    console.print(
-        f"office {out['office']} from {out['valid_from']}: red {pct(out['red_rate'])}, yellow {pct(out['yellow_rate'])}, "
-        f"random {pct(out['random_rate'])}, AEO x{out['aeo_factor']:g}, low credit x{out['low_credit_factor']:g}, "
-        f"window {out['score_window']}; seed {out['seed_ref']}"
+    emit(
+        out,
+        json_output,
+        lambda: (
+            f"office {out['office']} from {out['valid_from']}: red {pct(out['red_rate'])}, yellow {pct(out['yellow_rate'])}, "
+            f"random {pct(out['random_rate'])}, AEO x{out['aeo_factor']:g}, low credit x{out['low_credit_factor']:g}, "
+            f"window {out['score_window']}; seed {out['seed_ref']}"
+        ),
     )
 
 
@@ -91,17 +90,15 @@ def selectivity_show(
     """The settings (the seed never shown, only its fingerprint seed_ref) and the lane shares of the last days against the targets."""
     from smartcustoms.risk.selectivity import service as selectivity
 
-    rt = make_runtime()
-    now = utcnow()
     one = office if office not in (None, "*") else None
-    with rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         settings = [x.public() for x in selectivity.settings(s) if office is None or x.office in (office, "*")]
-        shares = selectivity.lane_shares(s, office=one, now=now, days=days)
-    rt.stop()
+        shares = selectivity.lane_shares(s, office=one, now=utcnow(), days=days)
     out = {"office": office or "*", "in_force": shares["targets"], "settings": settings, "lane_shares": shares}
-    if json_output:
-        emit_json(out)
-        return
+    emit(out, json_output, lambda: _show_settings(settings, shares, days))
+
+
+def _show_settings(settings: list[dict[str, Any]], shares: dict[str, Any], days: int) -> None:
     table = Table(
         "id",
         "office",
@@ -174,13 +171,12 @@ def enterprise_profile(
     """An enterprise's risk profile: credit, watch lists, declarations, lanes, rule hits, checks and revenue recovered."""
     from smartcustoms.risk.selectivity import service as selectivity
 
-    rt = make_runtime()
-    with handled(json_output), rt.read() as s:
+    with runtime(json_output) as rt, rt.read() as s:
         p = selectivity.profile(s, uscc=uscc, now=utcnow(), days=days)
-    rt.stop()
-    if json_output:
-        emit_json(p)
-        return
+    emit(p, json_output, lambda: _show_profile(p))
+
+
+def _show_profile(p: dict[str, Any]) -> None:
     console.print(f"[bold]{p['name']}[/bold] ({p['uscc']}), credit {p['credit']}")
     d = p["declarations"]
     console.print(f"declarations: {d['as_trader']} as trader, {d['as_declarant']} as declarant, first {d['first_lodged_at'] or '-'}")
@@ -210,8 +206,7 @@ def outcome(
     from smartcustoms.risk.history.models import HistoryRecord
     from smartcustoms.risk.selectivity import service as selectivity
 
-    rt = make_runtime()
-    with handled(json_output):
+    with runtime(json_output) as rt:
         problems: list[Problem] = []
         try:
             recovered = Decimal(revenue)
@@ -251,9 +246,5 @@ def outcome(
                 "recorded_at": row.recorded_at.isoformat(),
                 "history_rows": int(rows or 0),
             }
-    rt.stop()
-    if json_output:
-        emit_json(out)
-        return
     found = f"a discrepancy (critical {out['critical']}, revenue {out['revenue_recovered']})" if out["hit"] else "nothing"
-    console.print(f"{out['number']}: {out['source']} found {found}; {out['history_rows']} labelled history row(s) for learning")
+    emit(out, json_output, f"{out['number']}: {out['source']} found {found}; {out['history_rows']} labelled history row(s) for learning")

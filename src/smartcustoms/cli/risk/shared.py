@@ -18,8 +18,6 @@ from smartcustoms.declaration.validation import label, pointer
 from smartcustoms.errors import Problem, ValidationFailed
 from smartcustoms.runtime import Runtime
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-AsOpt = Annotated[str, typer.Option("--as", help="Name of the user to act as")]
 FromOpt = Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")]
 ToOpt = Annotated[str, typer.Option("--to", help="Day after the period (YYYY-MM-DD, exclusive).")]
 KS = ("1", "2", "5", "10")
@@ -85,8 +83,14 @@ def staff(rt: Runtime, name: str) -> Principal:
     return who
 
 
+def dates(date_from: str, date_to: str) -> tuple[date, date]:
+    """--from and --to as dates (CLI-DATE-001 at /from or /to)."""
+    return parse_date(date_from, "/from"), parse_date(date_to, "/to")
+
+
 def period(date_from: str, date_to: str) -> tuple[date, date]:
-    start, end = parse_date(date_from, "/from"), parse_date(date_to, "/to")
+    """--from and --to as dates, --to after --from (CLI-PERIOD-001)."""
+    start, end = dates(date_from, date_to)
     if end <= start:
         raise ValidationFailed("Empty period.", [Problem("CLI-PERIOD-001", "/to", f"--to {end} must be after --from {start}.")])
     return start, end
