@@ -105,3 +105,12 @@ def test_the_decision_says_which_lane_each_cause_asked_for() -> None:
     # Without a model the rules' own score counts as the rules'.
     d = domain.decide(hits=[{"code": "PRM-VAL-001", "weight": 0.9}], errors=[], score=0.9, red_at=0.8, yellow_at=0.4, the_draw=NO_DRAW)
     assert d.lane == "red" and d.asked["rule"] == "red" and d.asked["model"] == "green"
+
+
+def test_a_score_under_the_floor_stays_green_however_high_it_ranks_on_a_quiet_day() -> None:
+    # Every recent score of the office is tiny: the top of the window is still a one-in-a-thousand chance.
+    win = ranking.window([(0.000001 * (i + 1), 1.0) for i in range(100)], [])
+    assert win is not None
+    top = ranking.verdict(win, score=ranking.MIN_SCORE * 0.9, factor=1.0, red=RED, yellow=YELLOW, u=0.0)
+    assert top.position < RED and top.lane == "green" and top.reason is None
+    assert ranking.verdict(win, score=ranking.MIN_SCORE, factor=1.0, red=RED, yellow=YELLOW, u=0.0).lane == "red"

@@ -20,6 +20,8 @@ model's lane comes from where a score ranks among the office's last N scores by 
   between traders without changing its total, even when low-credit traders score higher.
 - Red when the key is below the red cut-off, yellow below the yellow one: the cut-offs rise with
   the shares, so red and yellow never collapse into one threshold.
+- A floor: a score under `MIN_SCORE` (a 0.1 % chance) stays green whatever its rank; the targets
+  are the most an office can check, not a quota to fill with declarations the model clears.
 
 Same inputs, same lanes: nothing here reads a clock, a database or a generator of its own.
 """
@@ -32,6 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 SEED_WEIGHT = 25  # the model's validation quantiles count as this many scores while the office has fewer
+# A score below this is never sent to a check by the model, whatever its rank: the targets are the
+# most an office can do, not a quota, and a quiet day must not turn a one-in-a-thousand chance into
+# a review (rules and the random draw still reach such declarations).
+MIN_SCORE = 0.001
 _FAR = 1e12  # the key of a score whose credit factor is 0: never selected by the model
 
 
@@ -127,7 +133,7 @@ def verdict(win: Window, *, score: float, factor: float, red: float, yellow: flo
     red_key, yellow_key = win.cut(red), win.cut(red + yellow)
     pos = win.position(score, u)
     key = pos / factor if factor > 0 else _FAR
-    lane = "red" if key < red_key else "yellow" if key < yellow_key else "green"
+    lane = "green" if score < MIN_SCORE else "red" if key < red_key else "yellow" if key < yellow_key else "green"
     red_cut, yellow_cut = min(red_key * factor, 1.0), min(yellow_key * factor, 1.0)
     red_at, yellow_at = win.score_at(red_cut), win.score_at(yellow_cut)
     reason = None
