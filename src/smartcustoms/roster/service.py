@@ -241,7 +241,7 @@ def release(
     chosen = [a for a in open_rows if names is None or who[a.user_id] in names]
     if not chosen:
         return 0
-    repository.close(session, [a.id for a in chosen], at=now)
+    repository.close(session, chosen, at=now)
     record(
         session,
         actor=actor,
