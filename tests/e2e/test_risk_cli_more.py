@@ -177,6 +177,18 @@ def _lodge_for_review(home: Cli, rt: Runtime) -> str:
         r = rules.propose(s, data=data, principal=_principal(rt, "analyst"), now=now)
         rules.approve(s, code=r.code, version=r.version, note="Checked.", principal=_principal(rt, "supervisor"), now=now)
         roster.set_officer(s, name="officer", capacity=1000, actor=OPERATOR, now=now)
+        # No random check: one lodging in fifty would otherwise go to inspection, out of the officer's sight.
+        selectivity.set_setting(
+            s,
+            office="*",
+            red_rate=0.03,
+            yellow_rate=0.07,
+            random_rate=0.0,
+            valid_from=TODAY,
+            reason="No random draw.",
+            actor=OPERATOR,
+            now=now,
+        )
     selectivity.invalidate_all()
     return str(home.json("declaration", "lodge", str(EXAMPLE), "--as", "broker")["number"])  # the clearance path routes it
 
